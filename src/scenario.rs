@@ -1,0 +1,195 @@
+//! Seeded worlds for a ZooKeeper ensemble: a seed picks the network, then a fault phase of
+//! kills, restarts, partitions, loss and client writes, then a healing phase in which a healthy,
+//! connected quorum must settle on one leader within a bound. Used by the simulation tests, the
+//! `zkspark sim` CLI and the browser tests.
+
+use crate::sim::{LinkConfig, Millis, Network, NodeId, Rng, Simulator};
+use crate::zab::properties::{at_most_one_leader_per_epoch, leader_changes, settled_leader};
+use crate::zab::{ServerState, ZkCommand, ZkConfig, ZkServer};
+use serde::Serialize;
+
+/// What a run is asked to do.
+#[derive(Clone, Debug)]
+pub struct ScenarioOptions {
+    pub seed: u64,
+    pub n_servers: u32,
+    /// Virtual time the run lasts (the fault phase, when faults are on).
+    pub duration_ms: Millis,
+    pub faults: bool,
+    /// After the faults, how long a healed ensemble may take to settle on a leader.
+    pub liveness_budget_ms: Millis,
+    /// Keep and return the textual trace (for `zkspark sim --trace`).
+    pub keep_trace: bool,
+}
+
+impl ScenarioOptions {
+    pub fn new(seed: u64, n_servers: u32, duration_ms: Millis, faults: bool) -> ScenarioOptions {
+        ScenarioOptions { seed, n_servers, duration_ms, faults, liveness_budget_ms: LIVENESS_BUDGET_MS, keep_trace: false }
+    }
+}
+
+/// ZooKeeper's own timing bounds how long a healed ensemble takes: stale followers notice a
+/// dead leader within initLimit ticks (20 s), LOOKING servers re-send after at most
+/// maxNotificationInterval (60 s), and discovery plus sync take a few round trips.
+pub const LIVENESS_BUDGET_MS: Millis = 120_000;
+
+/// One line of the CLI's output.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub seed: u64,
+    pub servers: u32,
+    pub duration_ms: Millis,
+    pub faults: bool,
+    /// Each server's final state (`down` when not running), by id.
+    pub states: Vec<(NodeId, String)>,
+    pub leader: Option<NodeId>,
+    pub epoch: Option<u32>,
+    pub leader_changes: usize,
+    /// Virtual ms from the end of the faults (or from the start) until one settled leader.
+    pub settled_after_ms: Option<Millis>,
+    pub messages: u64,
+    pub steps: u64,
+    pub trace_hash: String,
+    pub violations: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
+}
+
+/// Builds a fresh simulated ensemble of `n` servers with ZooKeeper's default timing.
+pub fn ensemble(seed: u64, n: u32, network: Network) -> Simulator<ZkServer> {
+    let config = ZkConfig::ensemble(n);
+    let ids: Vec<NodeId> = (1..=n).collect();
+    Simulator::new(seed, network, &ids, Box::new(move |id, disk| ZkServer::recover(id, config.clone(), disk)))
+}
+
+/// Runs until the ensemble has one settled leader or `budget_ms` passes; returns how long it
+/// took. Checks every 50 virtual ms.
+pub fn run_until_settled(sim: &mut Simulator<ZkServer>, budget_ms: Millis) -> Option<Millis> {
+    let start = sim.now();
+    while sim.now() - start <= budget_ms {
+        if settled_leader(sim).is_some() {
+            return Some(sim.now() - start);
+        }
+        let next = sim.now() + 50;
+        sim.run_until(next);
+    }
+    None
+}
+
+fn random_network(rng: &mut Rng, faults: bool) -> Network {
+    let latency_ms = rng.range_inclusive(1, 20);
+    let jitter_ms = rng.range_inclusive(0, 20);
+    let (loss_ppm, dup_ppm) = if faults {
+        (rng.range_inclusive(0, 50_000) as u32, rng.range_inclusive(0, 20_000) as u32)
+    } else {
+        (0, 0)
+    };
+    Network::new(LinkConfig { latency_ms, jitter_ms, loss_ppm, dup_ppm, fifo: true })
+}
+
+/// One random fault (or client write) in the fault phase.
+fn inject_fault(sim: &mut Simulator<ZkServer>, rng: &mut Rng, n: u32) {
+    let ids: Vec<NodeId> = (1..=n).collect();
+    let up: Vec<NodeId> = ids.iter().copied().filter(|&i| sim.is_up(i)).collect();
+    let down: Vec<NodeId> = ids.iter().copied().filter(|&i| !sim.is_up(i)).collect();
+    let pick = |rng: &mut Rng, v: &[NodeId]| v[rng.below(v.len() as u64) as usize];
+    match rng.below(10) {
+        0 | 1 if !up.is_empty() => {
+            // Kill a leader more often than not: that is what exercises elections.
+            let leaders: Vec<NodeId> = up.iter().copied().filter(|&i| sim.node(i).is_some_and(|s| s.state() == ServerState::Leading)).collect();
+            let victim = if !leaders.is_empty() && rng.below(3) > 0 { pick(rng, &leaders) } else { pick(rng, &up) };
+            sim.crash(victim);
+        }
+        2 | 3 if !down.is_empty() => {
+            let id = pick(rng, &down);
+            sim.restart(id);
+        }
+        4 => {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            for &i in &ids {
+                if rng.below(2) == 0 { a.push(i) } else { b.push(i) }
+            }
+            sim.network.partition(&[a, b]);
+        }
+        5 => {
+            let id = pick(rng, &ids);
+            sim.network.isolate(id, ids.iter().copied());
+        }
+        6 => sim.network.heal(),
+        _ => {
+            // A burst of client writes at whoever leads, so histories diverge under faults.
+            for id in up {
+                if sim.node(id).is_some_and(|s| s.established_epoch().is_some()) {
+                    for _ in 0..rng.range_inclusive(1, 5) {
+                        sim.command(id, ZkCommand::Write);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs one seeded world and checks the cluster properties.
+pub fn run(opts: &ScenarioOptions) -> Report {
+    let mut world_rng = Rng::new(opts.seed ^ 0x5A5A_5A5A_5A5A_5A5A);
+    let network = random_network(&mut world_rng, opts.faults);
+    let n = opts.n_servers;
+    let mut sim = ensemble(opts.seed, n, network);
+    if opts.keep_trace {
+        sim.keep_trace_log();
+    }
+    let settled_after_ms = if opts.faults {
+        while sim.now() < opts.duration_ms {
+            let next = (sim.now() + world_rng.range_inclusive(200, 4000)).min(opts.duration_ms);
+            sim.run_until(next);
+            inject_fault(&mut sim, &mut world_rng, n);
+        }
+        // Heal: every server up, a clean, connected network.
+        sim.network.heal();
+        sim.network.default.loss_ppm = 0;
+        sim.network.default.dup_ppm = 0;
+        for id in 1..=n {
+            if !sim.is_up(id) {
+                sim.restart(id);
+            }
+        }
+        run_until_settled(&mut sim, opts.liveness_budget_ms)
+    } else {
+        let settled = run_until_settled(&mut sim, opts.duration_ms);
+        sim.run_until(opts.duration_ms);
+        settled
+    };
+    report(opts, &sim, settled_after_ms)
+}
+
+fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: Option<Millis>) -> Report {
+    let mut violations: Vec<String> = sim.violations().to_vec();
+    if let Err(e) = at_most_one_leader_per_epoch(sim.events()) {
+        violations.push(e);
+    }
+    let leader = settled_leader(sim);
+    if settled_after_ms.is_none() {
+        let budget = if opts.faults { opts.liveness_budget_ms } else { opts.duration_ms };
+        violations.push(format!("no settled leader within {budget} ms of a healthy, connected quorum"));
+    }
+    let states = (1..=opts.n_servers)
+        .map(|id| (id, sim.node(id).map_or("down".to_string(), |s| s.state().as_str().to_string())))
+        .collect();
+    Report {
+        seed: opts.seed,
+        servers: opts.n_servers,
+        duration_ms: opts.duration_ms,
+        faults: opts.faults,
+        states,
+        leader,
+        epoch: leader.and_then(|l| sim.node(l)).and_then(|s| s.established_epoch()),
+        leader_changes: leader_changes(sim.events()),
+        settled_after_ms,
+        messages: sim.messages_delivered(),
+        steps: sim.steps(),
+        trace_hash: format!("{:016x}", sim.trace_hash()),
+        violations,
+        trace: sim.trace_log().to_vec(),
+    }
+}

@@ -1,0 +1,53 @@
+//! Ensemble configuration, with ZooKeeper 3.8's defaults.
+
+use super::vote::{QuorumMaj, Sid};
+use crate::sim::Millis;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkConfig {
+    pub quorum: QuorumMaj,
+    /// `tickTime`: the basic time unit (default 2000 ms in zoo_sample.cfg).
+    pub tick_time_ms: Millis,
+    /// `initLimit`: ticks a learner may take to connect and sync (zoo_sample.cfg: 10).
+    pub init_limit: u64,
+    /// `syncLimit`: ticks a learner may go unheard once synced (zoo_sample.cfg: 5).
+    pub sync_limit: u64,
+    /// `FastLeaderElection.finalizeWait`: how long to wait for a better vote once a quorum
+    /// agrees (200 ms).
+    pub finalize_wait_ms: Millis,
+    /// `zookeeper.fle.minNotificationInterval` (200 ms): the first notification timeout.
+    pub min_notification_interval_ms: Millis,
+    /// `zookeeper.fle.maxNotificationInterval` (60 000 ms): the backoff ceiling.
+    pub max_notification_interval_ms: Millis,
+    /// Pause between a learner's connection attempts (`Learner.connectToLeader`: 1000 ms).
+    pub connect_retry_ms: Millis,
+}
+
+impl ZkConfig {
+    /// An ensemble of servers `1..=n` with ZooKeeper's default timing.
+    pub fn ensemble(n: u32) -> ZkConfig {
+        ZkConfig {
+            quorum: QuorumMaj::new(1..=n),
+            tick_time_ms: 2000,
+            init_limit: 10,
+            sync_limit: 5,
+            finalize_wait_ms: 200,
+            min_notification_interval_ms: 200,
+            max_notification_interval_ms: 60_000,
+            connect_retry_ms: 1000,
+        }
+    }
+
+    pub fn voters(&self) -> impl Iterator<Item = Sid> + '_ {
+        self.quorum.voters.iter().copied()
+    }
+
+    pub fn init_timeout_ms(&self) -> Millis {
+        self.tick_time_ms * self.init_limit
+    }
+
+    pub fn sync_timeout_ms(&self) -> Millis {
+        self.tick_time_ms * self.sync_limit
+    }
+}
