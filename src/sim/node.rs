@@ -66,6 +66,10 @@ pub trait Process: Sized {
     fn start(&mut self, now: Millis, out: &mut Effects<Self::Msg, Self::Event>);
     fn message(&mut self, now: Millis, from: NodeId, msg: Self::Msg, out: &mut Effects<Self::Msg, Self::Event>);
     fn wake(&mut self, now: Millis, out: &mut Effects<Self::Msg, Self::Event>);
+    /// The connection to `peer` broke because its process died: the kernel resets the TCP
+    /// connection, so the node learns at once instead of waiting for a timeout. A partition
+    /// sends no such notice.
+    fn connection_lost(&mut self, now: Millis, peer: NodeId, out: &mut Effects<Self::Msg, Self::Event>);
     fn command(&mut self, now: Millis, cmd: Self::Command, out: &mut Effects<Self::Msg, Self::Event>);
     fn view(&self) -> Self::View;
     /// Local invariants, checked by hosts after every step. `Err` is a bug, never a user error.

@@ -22,6 +22,8 @@ pub type Factory<P> = Box<dyn Fn(NodeId, &Disk) -> P>;
 enum Pending<M> {
     Deliver { from: NodeId, to: NodeId, msg: M },
     Wake { node: NodeId },
+    /// A TCP reset from a dead process reaching a live one.
+    Reset { dead: NodeId, to: NodeId },
 }
 
 struct Slot<P> {
@@ -124,12 +126,20 @@ impl<P: Process> Simulator<P> {
         self.messages_delivered
     }
 
-    /// Kills a node: its memory and timers are gone, its disk stays.
+    /// Kills a node's process: its memory and timers are gone, its disk stays, and every peer
+    /// it can still reach gets a connection reset one link latency later.
     pub fn crash(&mut self, id: NodeId) {
         let slot = self.nodes.get_mut(&id).expect("crash of unknown node");
         slot.process = None;
         slot.wake_at = None;
         self.trace.record(format_args!("{} crash {id}", self.now));
+        let peers: Vec<NodeId> = self.nodes.keys().copied().filter(|&p| p != id).collect();
+        for to in peers {
+            if self.network.connected(id, to) {
+                let at = self.now + self.network.link(id, to).latency_ms;
+                self.push(at, Pending::Reset { dead: id, to });
+            }
+        }
     }
 
     /// Starts a crashed node again from its disk.
@@ -168,6 +178,10 @@ impl<P: Process> Simulator<P> {
                 slot.wake_at = None;
                 self.trace.record(format_args!("{at} wake {node}"));
                 self.with_node(node, |n, now, out| n.wake(now, out));
+            }
+            Pending::Reset { dead, to } => {
+                self.trace.record(format_args!("{at} reset {dead}->{to}"));
+                self.with_node(to, |n, now, out| n.connection_lost(now, dead, out));
             }
         }
         true

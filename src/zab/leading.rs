@@ -96,6 +96,11 @@ impl LeaderState {
         self.learners.iter().filter(|(_, l)| l.stage == LearnerStage::Synced).map(|(&s, _)| s).collect()
     }
 
+    /// Forgets a learner whose connection is gone (`LearnerHandler` exits).
+    pub fn drop_learner(&mut self, sid: Sid) {
+        self.learners.remove(&sid);
+    }
+
     pub fn next_deadline(&self) -> Option<Millis> {
         if self.is_established() {
             Some(self.next_half_tick)

@@ -278,6 +278,19 @@ impl Process for ZkServer {
         self.finish_step(now, out);
     }
 
+    fn connection_lost(&mut self, now: Millis, peer: NodeId, out: &mut Out) {
+        match &mut self.role {
+            Role::Following(f) if f.leader == peer => {
+                let reason = format!("Exception when following the leader: connection to leader {peer} reset (EOF)");
+                self.become_looking(now, reason, out);
+            }
+            // The learner's handler dies; the next quorum check counts without it.
+            Role::Leading(l) => l.drop_learner(peer),
+            _ => {}
+        }
+        self.finish_step(now, out);
+    }
+
     fn command(&mut self, now: Millis, cmd: ZkCommand, out: &mut Out) {
         match cmd {
             ZkCommand::Write => self.client_write(now, out),

@@ -1,0 +1,141 @@
+//! The page's conductor driven by in-process "workers" (the same `WorkerNode` the real workers
+//! run): the kill / restart / crash flows of the live runtime, without a browser.
+
+use std::collections::BTreeMap;
+use zkspark::live::{Conductor, FromWorker, NodeStatus, Post, WorkerNode};
+use zkspark::zab::Sid;
+
+/// Stands in for the Web-Worker runtime: one `WorkerNode` per live worker, posts handled at once.
+struct FakePage {
+    conductor: Conductor,
+    workers: BTreeMap<Sid, (u32, WorkerNode)>,
+}
+
+impl FakePage {
+    fn new(n: u32) -> FakePage {
+        let conductor = Conductor::new(n, 7);
+        let mut page = FakePage { conductor, workers: BTreeMap::new() };
+        for sid in page.conductor.ids() {
+            page.spawn(sid);
+        }
+        page
+    }
+
+    fn spawn(&mut self, sid: Sid) {
+        let generation = self.conductor.generation(sid);
+        self.workers.insert(sid, (generation, WorkerNode::default()));
+        let posts = self.conductor.worker_ready(sid, generation);
+        self.dispatch(posts);
+    }
+
+    fn dispatch(&mut self, mut posts: Vec<Post>) {
+        while let Some(post) = posts.pop() {
+            let Some((generation, worker)) = self.workers.get_mut(&post.sid) else { continue };
+            if *generation != post.generation {
+                continue;
+            }
+            let generation = *generation;
+            match worker.handle(post.msg) {
+                Ok(Some(out)) => posts.extend(self.conductor.worker_output(post.sid, generation, out)),
+                Ok(None) => {}
+                Err(message) => {
+                    self.workers.remove(&post.sid);
+                    self.conductor.worker_crashed(post.sid, generation, message);
+                }
+            }
+        }
+    }
+
+    /// Runs `ms` of virtual time in 16 ms frames, as the page's animation loop does.
+    fn run(&mut self, ms: u64) {
+        for _ in 0..ms / 16 {
+            let posts = self.conductor.advance(16.0);
+            self.dispatch(posts);
+        }
+    }
+
+    fn states(&self) -> Vec<&'static str> {
+        self.conductor.snapshot().nodes.iter().map(|n| n.data_state()).collect()
+    }
+
+    fn leader(&self) -> Option<Sid> {
+        self.conductor.snapshot().leader()
+    }
+
+    fn kill(&mut self, sid: Sid) {
+        self.conductor.kill(sid);
+        self.workers.remove(&sid);
+    }
+
+    fn restart(&mut self, sid: Sid) {
+        self.conductor.restart(sid);
+        self.spawn(sid);
+    }
+}
+
+#[test]
+fn the_page_elects_kills_and_recovers() {
+    let mut page = FakePage::new(5);
+    page.run(3_000);
+    assert_eq!(page.leader(), Some(5), "{:?}", page.states());
+    assert_eq!(page.states().iter().filter(|s| **s == "following").count(), 4);
+
+    page.kill(5);
+    assert_eq!(page.states()[4], "down");
+    page.run(3_000);
+    assert_eq!(page.leader(), Some(4), "{:?}", page.states());
+
+    page.restart(5);
+    page.run(3_000);
+    assert_eq!(page.states()[4], "following", "a restarted server rejoins as a follower");
+    let view = page.conductor.snapshot().nodes[4].view.clone().unwrap();
+    assert_eq!(view.current_epoch, 2, "it recovered its epoch from the disk the page kept");
+}
+
+#[test]
+fn inputs_wait_for_a_worker_that_is_still_loading() {
+    let mut conductor = Conductor::new(3, 1);
+    let posts = conductor.advance(1_000.0);
+    assert!(posts.is_empty(), "nothing is posted before a worker is ready");
+    let generation = conductor.generation(1);
+    let released = conductor.worker_ready(1, generation);
+    assert!(matches!(released.first().map(|p| &p.msg), Some(zkspark::live::ToWorker::Init { .. })));
+}
+
+#[test]
+fn a_panicking_worker_shows_as_down_and_the_rest_carry_on() {
+    let mut page = FakePage::new(3);
+    page.run(2_000);
+    assert_eq!(page.leader(), Some(3));
+    let posts = page.conductor.inject_panic(3);
+    page.dispatch(posts);
+    assert!(matches!(page.conductor.status(3), NodeStatus::Crashed(m) if m.contains("panic")));
+    assert_eq!(page.states()[2], "down");
+    page.run(3_000);
+    assert_eq!(page.leader(), Some(2));
+}
+
+#[test]
+fn outputs_of_a_killed_worker_are_ignored() {
+    let mut page = FakePage::new(3);
+    page.run(2_000);
+    let old_generation = page.conductor.generation(1);
+    page.kill(1);
+    let stale = FromWorker::Ready;
+    assert!(page.conductor.worker_output(1, old_generation, stale).is_empty());
+    assert_eq!(page.states()[0], "down");
+}
+
+#[test]
+fn pausing_stops_virtual_time() {
+    let mut page = FakePage::new(3);
+    page.run(1_000);
+    let t = page.conductor.now();
+    page.conductor.set_paused(true);
+    page.run(5_000);
+    assert_eq!(page.conductor.now(), t);
+    page.conductor.set_paused(false);
+    page.conductor.set_speed(4.0);
+    page.run(1_000);
+    assert!(page.conductor.now() >= t + 3_900, "4× speed: {} ms passed", page.conductor.now() - t);
+}
