@@ -50,3 +50,15 @@ fn different_seeds_give_different_worlds() {
         (0..20).map(|seed| scenario::run(&ScenarioOptions::new(seed, 5, 20_000, true)).trace_hash).collect();
     assert_eq!(hashes.len(), 20, "the trace hash must depend on the seed");
 }
+
+/// Seeds that once failed, pinned so they stay fixed.
+#[test]
+fn regression_seeds() {
+    // 1934 (7 servers): followers that joined through out-of-election votes kept their old
+    // peer epoch, so two servers could never assemble a matching quorum of votes and looked
+    // for ever. Fixed by ZOOKEEPER-1732's updateElectionVote on UPTODATE.
+    for (seed, n) in [(1934, 7), (63, 3)] {
+        let report = scenario::run(&ScenarioOptions::new(seed, n, 60_000, true));
+        assert!(report.violations.is_empty(), "seed {seed}: {:?}", report.violations);
+    }
+}

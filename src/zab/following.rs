@@ -144,6 +144,9 @@ impl ZkServer {
         f.phase = LearnerPhase::Synced;
         f.read_deadline = now + sync_timeout;
         let leader = f.leader;
+        // ZOOKEEPER-1732 (Learner.syncWithLeader's updateElectionVote): report the new epoch in
+        // our vote, so every member tells a joining server the same (leader, epoch).
+        self.current_vote.peer_epoch = epoch;
         out.push(Effect::Event(ZkEvent::Synced { leader, epoch }));
     }
 

@@ -266,6 +266,8 @@ impl ZkServer {
         let quorum: Vec<Sid> = l.newleader_acks.iter().copied().collect();
         let ready: Vec<Sid> =
             l.learners.iter().filter(|(_, x)| x.stage == LearnerStage::NewLeaderAcked).map(|(&s, _)| s).collect();
+        // ZOOKEEPER-1732 (Leader.startZkServer's updateElectionVote), as followers do on UPTODATE.
+        self.current_vote.peer_epoch = epoch;
         out.push(Effect::Event(ZkEvent::Established { epoch, quorum }));
         for sid in ready {
             self.send_up_to_date(sid, out);
