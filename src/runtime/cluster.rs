@@ -1,0 +1,217 @@
+//! `LiveCluster`: spawns one Web Worker per server, drives the `Conductor` from a timer, carries
+//! posts to workers and outputs back, turns a worker's `error` event into a crashed server, and
+//! hands the UI a fresh snapshot on every frame.
+
+use crate::live::{ClusterSnapshot, Conductor, FromWorker, Post};
+use crate::zab::Sid;
+use gloo::timers::callback::Interval;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+use yew::Callback;
+
+/// The loader Trunk writes for `src/bin/node_worker.rs` (`data-loader-shim`), relative to the page.
+pub const WORKER_SCRIPT: &str = "node_worker_loader.js";
+/// Milliseconds between frames of the conductor's clock.
+const FRAME_MS: u32 = 33;
+
+struct WorkerSlot {
+    worker: Worker,
+    generation: u32,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _onerror: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+struct Inner {
+    conductor: Conductor,
+    workers: BTreeMap<Sid, WorkerSlot>,
+    worker_url: String,
+    last_frame_ms: f64,
+    /// Slots of crashed workers, dropped on the next frame: a closure must not be dropped while
+    /// it runs, and the crash is noticed inside the worker's own `error` handler.
+    graveyard: Vec<WorkerSlot>,
+}
+
+/// A handle to the live cluster; clones share it. Dropping the last one stops every worker.
+#[derive(Clone)]
+pub struct LiveCluster {
+    inner: Rc<RefCell<Inner>>,
+    on_snapshot: Callback<Rc<ClusterSnapshot>>,
+    _interval: Rc<Interval>,
+}
+
+impl PartialEq for LiveCluster {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Resolves the worker script against the page's URL, so it loads from any base path.
+fn worker_url() -> String {
+    let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+    web_sys::Url::new_with_base(WORKER_SCRIPT, &base).map_or(WORKER_SCRIPT.to_string(), |u| u.href())
+}
+
+impl LiveCluster {
+    /// Starts `n` servers, each in its own worker.
+    pub fn start(n: u32, seed: u64, on_snapshot: Callback<Rc<ClusterSnapshot>>) -> LiveCluster {
+        let inner = Rc::new(RefCell::new(Inner {
+            conductor: Conductor::new(n, seed),
+            workers: BTreeMap::new(),
+            worker_url: worker_url(),
+            last_frame_ms: now_ms(),
+            graveyard: Vec::new(),
+        }));
+        let weak = Rc::downgrade(&inner);
+        let tick_cb = on_snapshot.clone();
+        let interval = Interval::new(FRAME_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                frame(&inner, &tick_cb);
+            }
+        });
+        let cluster = LiveCluster { inner, on_snapshot, _interval: Rc::new(interval) };
+        let ids = cluster.inner.borrow().conductor.ids();
+        for sid in ids {
+            spawn(&cluster.inner, sid);
+        }
+        cluster.publish();
+        cluster
+    }
+
+    fn publish(&self) {
+        let snapshot = Rc::new(self.inner.borrow().conductor.snapshot());
+        self.on_snapshot.emit(snapshot);
+    }
+
+    pub fn kill(&self, sid: Sid) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.conductor.kill(sid);
+            if let Some(slot) = inner.workers.remove(&sid) {
+                slot.worker.terminate();
+            }
+        }
+        self.publish();
+    }
+
+    pub fn restart(&self, sid: Sid) {
+        self.inner.borrow_mut().conductor.restart(sid);
+        spawn(&self.inner, sid);
+        self.publish();
+    }
+
+    pub fn inject_panic(&self, sid: Sid) {
+        let posts = self.inner.borrow_mut().conductor.inject_panic(sid);
+        deliver(&self.inner, posts);
+    }
+
+    pub fn client_write(&self) {
+        let posts = self.inner.borrow_mut().conductor.client_write();
+        deliver(&self.inner, posts);
+        self.publish();
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.inner.borrow_mut().conductor.set_paused(paused);
+        self.publish();
+    }
+
+    pub fn set_speed(&self, speed: f64) {
+        self.inner.borrow_mut().conductor.set_speed(speed);
+        self.publish();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for slot in self.workers.values() {
+            slot.worker.terminate();
+        }
+    }
+}
+
+fn frame(inner: &Rc<RefCell<Inner>>, on_snapshot: &Callback<Rc<ClusterSnapshot>>) {
+    let (posts, snapshot) = {
+        let mut guard = inner.borrow_mut();
+        let now = now_ms();
+        let elapsed = now - guard.last_frame_ms;
+        guard.last_frame_ms = now;
+        guard.graveyard.clear();
+        let posts = guard.conductor.advance(elapsed);
+        (posts, guard.conductor.snapshot())
+    };
+    deliver(inner, posts);
+    on_snapshot.emit(Rc::new(snapshot));
+}
+
+/// Posts each input to its worker, if that worker is still the one it was meant for.
+fn deliver(inner: &Rc<RefCell<Inner>>, posts: Vec<Post>) {
+    let guard = inner.borrow();
+    for post in posts {
+        let Some(slot) = guard.workers.get(&post.sid) else { continue };
+        if slot.generation != post.generation {
+            continue;
+        }
+        match serde_wasm_bindgen::to_value(&post.msg) {
+            Ok(value) => {
+                if let Err(e) = slot.worker.post_message(&value) {
+                    web_sys::console::error_2(&"zkspark: postMessage to worker failed".into(), &e);
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("zkspark: cannot encode input: {e}").into()),
+        }
+    }
+}
+
+/// Spawns the worker for `sid`'s current generation and wires its events back.
+fn spawn(inner: &Rc<RefCell<Inner>>, sid: Sid) {
+    let (url, generation) = {
+        let guard = inner.borrow();
+        (guard.worker_url.clone(), guard.conductor.generation(sid))
+    };
+    let worker = match Worker::new(&url) {
+        Ok(w) => w,
+        Err(e) => {
+            let message = format!("could not start worker: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")));
+            inner.borrow_mut().conductor.worker_crashed(sid, generation, message);
+            return;
+        }
+    };
+    let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(inner) = weak.upgrade() else { return };
+        let output: FromWorker = match serde_wasm_bindgen::from_value(event.data()) {
+            Ok(o) => o,
+            Err(e) => {
+                web_sys::console::error_1(&format!("zkspark: unreadable output from zk{sid}: {e}").into());
+                return;
+            }
+        };
+        let posts = inner.borrow_mut().conductor.worker_output(sid, generation, output);
+        deliver(&inner, posts);
+    });
+    let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
+    let onerror = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+        event.prevent_default(); // handled: shown on the server's card, not as an uncaught error
+        let Some(inner) = weak.upgrade() else { return };
+        let mut guard = inner.borrow_mut();
+        guard.conductor.worker_crashed(sid, generation, event.message());
+        if let Some(slot) = guard.workers.remove(&sid) {
+            slot.worker.terminate();
+            guard.graveyard.push(slot);
+        }
+    });
+    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    let slot = WorkerSlot { worker, generation, _onmessage: onmessage, _onerror: onerror };
+    if let Some(old) = inner.borrow_mut().workers.insert(sid, slot) {
+        old.worker.terminate();
+    }
+}

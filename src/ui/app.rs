@@ -1,0 +1,81 @@
+//! The root component: control bar on top, the ensemble ring, the election log beside it.
+
+use super::control_bar::ControlBar;
+use super::election_log::ElectionLog;
+use super::ensemble::Ensemble;
+use super::hooks::use_cluster;
+use super::state::{Action, UiState};
+use crate::zab::Sid;
+use yew::prelude::*;
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(UiState::default);
+    let cluster = use_cluster(state.n_servers, state.epoch_of_page, state.dispatcher());
+
+    let act = |f: fn(&crate::runtime::LiveCluster, Sid)| {
+        let cluster = cluster.clone();
+        Callback::from(move |sid: Sid| {
+            if let Some(c) = &cluster {
+                f(c, sid)
+            }
+        })
+    };
+    let on_kill = act(|c, sid| c.kill(sid));
+    let on_restart = act(|c, sid| c.restart(sid));
+    let on_panic = act(|c, sid| c.inject_panic(sid));
+    let on_pause = {
+        let cluster = cluster.clone();
+        Callback::from(move |paused: bool| cluster.iter().for_each(|c| c.set_paused(paused)))
+    };
+    let on_speed = {
+        let cluster = cluster.clone();
+        Callback::from(move |speed: f64| cluster.iter().for_each(|c| c.set_speed(speed)))
+    };
+    let on_write = {
+        let cluster = cluster.clone();
+        Callback::from(move |_| cluster.iter().for_each(|c| c.client_write()))
+    };
+    let on_size = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |n: u32| dispatch.dispatch(Action::SetSize(n)))
+    };
+    let on_reset = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_| dispatch.dispatch(Action::Reset))
+    };
+
+    let body = match &state.snapshot {
+        Some(snapshot) => html! {
+            <main class="workspace">
+                <section class="panel ensemble-panel">
+                    <Ensemble snapshot={snapshot.clone()} {on_kill} {on_restart} {on_panic} />
+                </section>
+                <aside class="panel log-panel">
+                    <ElectionLog snapshot={snapshot.clone()} />
+                </aside>
+            </main>
+        },
+        None => html! { <main class="workspace loading">{ "starting servers…" }</main> },
+    };
+
+    html! {
+        <div class="app">
+            <header class="topbar">
+                <div class="brand">
+                    <span class="logo">{ "zk" }<b>{ "spark" }</b></span>
+                    <span class="subtitle">{ "ZooKeeper leader election, live: every server is a Web Worker" }</span>
+                </div>
+                <ControlBar
+                    snapshot={state.snapshot.clone()}
+                    n_servers={state.n_servers}
+                    {on_pause} {on_speed} {on_size} {on_write} {on_reset}
+                />
+            </header>
+            { body }
+            <footer class="help">
+                { "Kill the leader and watch the survivors run Fast Leader Election: votes compare epoch, then zxid, then server id; a quorum agrees, waits 200 ms (finalizeWait) for a better vote, and the winner runs ZAB discovery (FOLLOWERINFO → LEADERINFO → ACKEPOCH → NEWLEADER → ACK → UPTODATE) to become established. A killed process resets its connections at once; a partitioned one is noticed only after syncLimit × tickTime (10 s)." }
+            </footer>
+        </div>
+    }
+}

@@ -1,0 +1,20 @@
+//! `use_cluster`: owns the live cluster for the current size; a new size (or a reset) stops
+//! every worker of the old ensemble and starts a new one.
+
+use crate::runtime::LiveCluster;
+use crate::ui::state::{Action, UiState};
+use yew::prelude::*;
+
+#[hook]
+pub fn use_cluster(n_servers: u32, generation: u32, dispatch: UseReducerDispatcher<UiState>) -> Option<LiveCluster> {
+    let cluster = use_state(|| None::<LiveCluster>);
+    {
+        let cluster = cluster.clone();
+        use_effect_with((n_servers, generation), move |&(n, generation)| {
+            let on_snapshot = Callback::from(move |s| dispatch.dispatch(Action::Snapshot(s)));
+            cluster.set(Some(LiveCluster::start(n, u64::from(generation) + 1, on_snapshot)));
+            || ()
+        });
+    }
+    (*cluster).clone()
+}

@@ -1,0 +1,84 @@
+//! One ZooKeeper server: id, state, epochs, last zxid and vote, with kill and restart.
+//! Test contract: `data-node="zkN"`, `data-kind="zk-server"`, `data-state` = looking |
+//! following | leading | down; buttons `data-action="kill"` / `"restart"`.
+
+use crate::live::{NodeCard, NodeStatus};
+use crate::zab::{Sid, ZabPhase};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ServerCardProps {
+    pub card: NodeCard,
+    #[prop_or_default]
+    pub style: AttrValue,
+    pub on_kill: Callback<Sid>,
+    pub on_restart: Callback<Sid>,
+    pub on_panic: Callback<Sid>,
+}
+
+fn phase_name(phase: ZabPhase) -> &'static str {
+    match phase {
+        ZabPhase::Election => "election",
+        ZabPhase::Discovery => "discovery",
+        ZabPhase::Synchronization => "synchronization",
+        ZabPhase::Broadcast => "broadcast",
+    }
+}
+
+#[function_component(ServerCard)]
+pub fn server_card(props: &ServerCardProps) -> Html {
+    let card = &props.card;
+    let sid = card.sid;
+    let state = card.data_state();
+    let alive = matches!(card.status, NodeStatus::Starting | NodeStatus::Running);
+    let kill = props.on_kill.reform(move |_: MouseEvent| sid);
+    let restart = props.on_restart.reform(move |_: MouseEvent| sid);
+    let panic = props.on_panic.reform(move |_: MouseEvent| sid);
+
+    let body = match (&card.status, &card.view) {
+        (NodeStatus::Crashed(why), _) => html! { <p class="crash" title={why.clone()}>{ "worker crashed: " }{ why }</p> },
+        (NodeStatus::Down, _) => html! { <p class="muted">{ "process killed; its disk (currentEpoch, acceptedEpoch, log) is kept" }</p> },
+        (_, None) => html! { <p class="muted">{ "loading worker…" }</p> },
+        (_, Some(v)) => {
+            let vote = format!("zk{} · {} · e{}", v.vote.leader, v.vote.zxid, v.vote.peer_epoch);
+            html! {
+                <dl class="facts">
+                    <dt>{ "epoch" }</dt>
+                    <dd data-field="epoch" title="currentEpoch / acceptedEpoch">{ format!("{} / {}", v.current_epoch, v.accepted_epoch) }</dd>
+                    <dt>{ "last zxid" }</dt>
+                    <dd data-field="zxid">{ v.last_zxid.to_string() }</dd>
+                    <dt>{ "vote" }</dt>
+                    <dd data-field="vote" title="proposed leader · its zxid · its epoch">{ vote }</dd>
+                    <dt>{ "round" }</dt>
+                    <dd title="logicalclock (election epoch)">{ v.logicalclock }</dd>
+                    <dt>{ "phase" }</dt>
+                    <dd>{ phase_name(v.phase) }
+                        { if state == "leading" { format!(" · {} synced", v.followers.len()) } else { String::new() } }
+                    </dd>
+                </dl>
+            }
+        }
+    };
+
+    html! {
+        <article class={classes!("server", state)} style={props.style.clone()}
+            data-node={format!("zk{sid}")} data-kind="zk-server" data-state={state}>
+            <header>
+                <span class="sid">{ format!("zk{sid}") }</span>
+                <span class={classes!("badge", state)}>
+                    { if state == "leading" { "♛ LEADING".to_string() } else { state.to_uppercase() } }
+                </span>
+            </header>
+            { body }
+            <footer>
+                if alive {
+                    <button class="btn btn-danger" data-action="kill" onclick={kill}>{ "Kill" }</button>
+                    <button class="btn btn-ghost btn-small" data-action="panic" onclick={panic}
+                        title="Make this worker panic, as a bug would">{ "panic" }</button>
+                } else {
+                    <button class="btn btn-accent" data-action="restart" onclick={restart}>{ "Restart" }</button>
+                }
+            </footer>
+        </article>
+    }
+}

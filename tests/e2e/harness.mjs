@@ -1,0 +1,72 @@
+// Shared helpers for the end-to-end tests: a static server for Trunk's dist/ on 127.0.0.1 and
+// Debian's chromium driven by playwright-core (never a downloaded browser).
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { chromium } from 'playwright-core';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.json': 'application/json',
+};
+
+/** Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close }. */
+export function serveDist(dir) {
+  const root = path.resolve(dir);
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let file = path.join(root, urlPath === '/' ? 'index.html' : urlPath);
+    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      file = path.join(root, 'index.html');
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({ url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) });
+    });
+  });
+}
+
+/** Launches Debian's chromium headless with the flags this machine needs. */
+export async function launchBrowser() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkspark-chromium-'));
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  return context;
+}
+
+/** Records console errors and uncaught page errors. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  return errors;
+}
+
+export const server = (page, sid) => page.locator(`[data-kind="zk-server"][data-node="zk${sid}"]`);
+
+/** The ids of the servers currently in `state`. */
+export async function idsIn(page, state) {
+  return page.$$eval(`[data-kind="zk-server"][data-state="${state}"]`, (els) => els.map((e) => e.dataset.node));
+}
+
+/** Waits until exactly one server leads (and, if given, it is not `notNode`); returns its id. */
+export async function waitForSingleLeader(page, { notNode = null, timeout = 60_000 } = {}) {
+  const handle = await page.waitForFunction((notNode) => {
+    const leaders = [...document.querySelectorAll('[data-kind="zk-server"][data-state="leading"]')];
+    if (leaders.length !== 1) return null;
+    const id = leaders[0].dataset.node;
+    return id !== notNode ? id : null;
+  }, notNode, { timeout, polling: 100 });
+  return handle.jsonValue();
+}
