@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets everything up (idempotently) and runs every test layer; exits non-zero if any fails:
+#   1. native: cargo test (unit, election rules, simulation over 1000 seeds, live conductor, CLI)
+#   2. browser: wasm-bindgen-test in headless Chromium (protocol compiled to wasm, Yew component)
+#   3. end to end: the trunk-built page in Chromium, driven by Playwright
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+source scripts/env.sh
+
+step() { printf '\n\033[1;35m== %s ==\033[0m\n' "$*"; }
+start=$(date +%s)
+
+step "1/3 native tests (cargo test)"
+cargo test --offline
+
+step "2/3 browser tests (wasm-pack test --headless --chrome)"
+wasm-pack test --headless --chrome --mode no-install -- --offline --test browser
+
+step "3/3 end-to-end tests (trunk build --release, Playwright + Debian chromium)"
+trunk build --release --offline
+node --test tests/e2e/
+
+step "all test layers passed in $(( $(date +%s) - start )) s (screenshots: tests/e2e/artifacts/)"
