@@ -1,9 +1,15 @@
-//! The headless CLI: `zkspark sim --seed N --servers K --duration-ms T [--faults]` runs a seeded
-//! ensemble without a browser and prints one JSON line. It is how a seed is replayed.
+//! The headless CLI.
+//! - `zkspark sim --seed N --servers K --duration-ms T [--faults] [--trace]` runs a seeded
+//!   ensemble without a browser and prints one JSON line; it is how a seed is replayed.
+//! - `zkspark bench [--seeds N]` measures simulation throughput in seeds per second.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("bench") {
+        bench(&args[1..]);
+        return;
+    }
     match zkspark::cli::run(&args) {
         Ok((line, ok)) => {
             println!("{line}");
@@ -16,6 +22,39 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Runs the simulation test's workload (60 s of faults, then healing; 3, 5 and 7 servers in
+/// turn) and reports seeds per second. The wall clock is read here, in the host, never in the
+/// simulation.
+#[cfg(not(target_arch = "wasm32"))]
+fn bench(args: &[String]) {
+    use zkspark::scenario::{run, ScenarioOptions};
+    let seeds: u64 = match args {
+        [flag, n] if flag == "--seeds" => n.parse().unwrap_or_else(|_| {
+            eprintln!("zkspark bench: --seeds expects a number, got '{n}'");
+            std::process::exit(2)
+        }),
+        [] => 2000,
+        _ => {
+            eprintln!("usage: zkspark bench [--seeds N]");
+            std::process::exit(2)
+        }
+    };
+    let start = std::time::Instant::now();
+    let mut steps = 0;
+    let mut failures = 0;
+    for seed in 0..seeds {
+        let report = run(&ScenarioOptions::new(seed, [3, 5, 7][(seed % 3) as usize], 60_000, true));
+        steps += report.steps;
+        failures += usize::from(!report.violations.is_empty());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"bench\":\"election-sim\",\"seeds\":{seeds},\"seconds\":{secs:.3},\"seeds_per_sec\":{:.0},\"steps_per_sec\":{:.0},\"failures\":{failures}}}",
+        seeds as f64 / secs,
+        steps as f64 / secs
+    );
 }
 
 #[cfg(target_arch = "wasm32")]
