@@ -16,14 +16,14 @@ pub struct EnsembleProps {
     pub on_panic: Callback<Sid>,
 }
 
-const WIDTH: f64 = 760.0;
-const HEIGHT: f64 = 620.0;
+const WIDTH: f64 = 840.0;
+const HEIGHT: f64 = 720.0;
 
 /// Card centres on a circle, first server at the top, clockwise.
 fn positions(ids: &[Sid]) -> BTreeMap<Sid, (f64, f64)> {
     let n = ids.len().max(1) as f64;
     let (cx, cy) = (WIDTH / 2.0, HEIGHT / 2.0);
-    let (rx, ry) = (WIDTH / 2.0 - 110.0, HEIGHT / 2.0 - 105.0);
+    let (rx, ry) = (WIDTH / 2.0 - 112.0, HEIGHT / 2.0 - 92.0);
     ids.iter()
         .enumerate()
         .map(|(i, &sid)| {

@@ -82,6 +82,12 @@ test('cluster size and pause controls work', async () => {
   await page.selectOption('[data-control="size"]', '7');
   await page.waitForFunction(() => document.querySelectorAll('[data-kind="zk-server"]').length === 7);
   assert.equal(await waitForSingleLeader(page), 'zk7', 'a fresh 7-server ensemble elects its highest id');
+  // Slow motion: after killing the leader, the votes are visible on the wire.
+  await page.selectOption('[data-control="speed"]', '0.1');
+  await server(page, 7).locator('[data-action="kill"]').click();
+  await page.waitForSelector('svg circle.flight.vote', { timeout: 5_000 });
+  await page.selectOption('[data-control="speed"]', '5');
+  assert.equal(await waitForSingleLeader(page, { notNode: 'zk7' }), 'zk6');
   await page.click('[data-action="pause"]');
   const t1 = await page.locator('[data-testid="clock"]').textContent();
   await page.waitForTimeout(600);
