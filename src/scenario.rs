@@ -24,7 +24,14 @@ pub struct ScenarioOptions {
 
 impl ScenarioOptions {
     pub fn new(seed: u64, n_servers: u32, duration_ms: Millis, faults: bool) -> ScenarioOptions {
-        ScenarioOptions { seed, n_servers, duration_ms, faults, liveness_budget_ms: LIVENESS_BUDGET_MS, keep_trace: false }
+        ScenarioOptions {
+            seed,
+            n_servers,
+            duration_ms,
+            faults,
+            liveness_budget_ms: LIVENESS_BUDGET_MS,
+            keep_trace: false,
+        }
     }
 }
 
@@ -79,11 +86,8 @@ pub fn run_until_settled(sim: &mut Simulator<ZkServer>, budget_ms: Millis) -> Op
 fn random_network(rng: &mut Rng, faults: bool) -> Network {
     let latency_ms = rng.range_inclusive(1, 20);
     let jitter_ms = rng.range_inclusive(0, 20);
-    let (loss_ppm, dup_ppm) = if faults {
-        (rng.range_inclusive(0, 50_000) as u32, rng.range_inclusive(0, 20_000) as u32)
-    } else {
-        (0, 0)
-    };
+    let (loss_ppm, dup_ppm) =
+        if faults { (rng.range_inclusive(0, 50_000) as u32, rng.range_inclusive(0, 20_000) as u32) } else { (0, 0) };
     Network::new(LinkConfig { latency_ms, jitter_ms, loss_ppm, dup_ppm, fifo: true })
 }
 
@@ -96,7 +100,11 @@ fn inject_fault(sim: &mut Simulator<ZkServer>, rng: &mut Rng, n: u32) {
     match rng.below(10) {
         0 | 1 if !up.is_empty() => {
             // Kill a leader more often than not: that is what exercises elections.
-            let leaders: Vec<NodeId> = up.iter().copied().filter(|&i| sim.node(i).is_some_and(|s| s.state() == ServerState::Leading)).collect();
+            let leaders: Vec<NodeId> = up
+                .iter()
+                .copied()
+                .filter(|&i| sim.node(i).is_some_and(|s| s.state() == ServerState::Leading))
+                .collect();
             let victim = if !leaders.is_empty() && rng.below(3) > 0 { pick(rng, &leaders) } else { pick(rng, &up) };
             sim.crash(victim);
         }
@@ -108,7 +116,11 @@ fn inject_fault(sim: &mut Simulator<ZkServer>, rng: &mut Rng, n: u32) {
             let mut a = Vec::new();
             let mut b = Vec::new();
             for &i in &ids {
-                if rng.below(2) == 0 { a.push(i) } else { b.push(i) }
+                if rng.below(2) == 0 {
+                    a.push(i)
+                } else {
+                    b.push(i)
+                }
             }
             sim.network.partition(&[a, b]);
         }

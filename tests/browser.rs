@@ -92,7 +92,9 @@ async fn a_dead_server_shows_down_with_restart() {
     assert_eq!(el.get_attribute("data-state").as_deref(), Some("down"));
     assert!(el.query_selector("[data-action=\"restart\"]").unwrap().is_some());
     assert!(el.query_selector("[data-action=\"kill\"]").unwrap().is_none());
-    let crashed = render(props(card(4, NodeStatus::Crashed("boom".into()), ServerState::Following), Rc::new(Cell::new(None)))).await;
+    let crashed =
+        render(props(card(4, NodeStatus::Crashed("boom".into()), ServerState::Following), Rc::new(Cell::new(None))))
+            .await;
     assert_eq!(crashed.get_attribute("data-state").as_deref(), Some("down"));
     assert!(crashed.text_content().unwrap().contains("boom"), "a crash says why");
 }

@@ -108,7 +108,9 @@ fn a_restarted_server_joins_the_existing_leader() {
     sim.crash(5);
     run_until_settled(&mut sim, 60_000).expect("4 takes over");
     assert_eq!((leader_of(&sim), epoch_of(&sim, 4)), (4, 2));
-    let established = |sim: &Simulator<ZkServer>| sim.events().iter().filter(|e| matches!(e.event, ZkEvent::Established { .. })).count();
+    let established = |sim: &Simulator<ZkServer>| {
+        sim.events().iter().filter(|e| matches!(e.event, ZkEvent::Established { .. })).count()
+    };
     let before = established(&sim);
     sim.restart(5);
     let took = run_until_settled(&mut sim, 10_000).expect("5 rejoins");
@@ -149,7 +151,11 @@ fn an_isolated_leader_steps_down_and_the_majority_moves_on() {
     sim.network.isolate(5, 1..=5);
     sim.run_until(sim.now() + 15_000);
     assert_eq!(sim.node(5).unwrap().state(), ServerState::Looking);
-    assert!(reasons(&sim, 5).iter().any(|r| r.starts_with("Not sufficient followers synced")), "{:?}", reasons(&sim, 5));
+    assert!(
+        reasons(&sim, 5).iter().any(|r| r.starts_with("Not sufficient followers synced")),
+        "{:?}",
+        reasons(&sim, 5)
+    );
     let majority_leader = (1..=4).find(|&i| sim.node(i).unwrap().established_epoch().is_some());
     assert_eq!(majority_leader, Some(4));
     sim.network.heal();
@@ -206,7 +212,13 @@ fn a_learner_refuses_an_older_epoch() {
     let mut out = Vec::new();
     s.start(0, &mut out);
     // Server 3 tells server 1 it leads; 2 agrees: 1 follows 3.
-    let vote = |state| zkspark::zab::Notification { leader: 3, zxid: Zxid::new(6, 0), election_epoch: 1, state, peer_epoch: 6 };
+    let vote = |state| zkspark::zab::Notification {
+        leader: 3,
+        zxid: Zxid::new(6, 0),
+        election_epoch: 1,
+        state,
+        peer_epoch: 6,
+    };
     s.message(10, 3, ZabMsg::Notification(vote(ServerState::Leading)), &mut out);
     s.message(11, 2, ZabMsg::Notification(vote(ServerState::Following)), &mut out);
     assert_eq!(s.state(), ServerState::Following);

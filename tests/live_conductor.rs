@@ -87,6 +87,12 @@ fn the_page_elects_kills_and_recovers() {
 
     page.restart(5);
     page.run(3_000);
+    let booted =
+        page.conductor.snapshot().log.iter().rev().find(|e| e.node == 5 && e.text.contains("started")).cloned();
+    assert!(
+        booted.is_some_and(|e| e.text.contains("currentEpoch=1")),
+        "the new worker booted from the disk the page kept for the killed one"
+    );
     assert_eq!(page.states()[4], "following", "a restarted server rejoins as a follower");
     let view = page.conductor.snapshot().nodes[4].view.clone().unwrap();
     assert_eq!(view.current_epoch, 2, "it recovered its epoch from the disk the page kept");

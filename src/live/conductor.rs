@@ -174,7 +174,14 @@ impl Conductor {
         for sid in 1..=n {
             c.nodes.insert(
                 sid,
-                Slot { status: NodeStatus::Down, generation: 0, view: None, disk: Disk::default(), wake_at: None, pending: Vec::new() },
+                Slot {
+                    status: NodeStatus::Down,
+                    generation: 0,
+                    view: None,
+                    disk: Disk::default(),
+                    wake_at: None,
+                    pending: Vec::new(),
+                },
             );
             c.restart(sid);
         }
@@ -307,7 +314,9 @@ impl Conductor {
             match effect {
                 Effect::Send { to, msg } => self.send(sid, to, Wire::Msg(msg)),
                 Effect::WakeAt(at) => self.nodes.get_mut(&sid).expect("known").wake_at = Some(at.max(self.now)),
-                Effect::Persist { file, contents } => self.nodes.get_mut(&sid).expect("known").disk.write(&file, contents),
+                Effect::Persist { file, contents } => {
+                    self.nodes.get_mut(&sid).expect("known").disk.write(&file, contents)
+                }
                 Effect::Event(event) => self.log_event(sid, event),
             }
         }
@@ -424,10 +433,7 @@ impl Conductor {
     }
 
     fn snapshot_nodes(&self) -> Vec<NodeCard> {
-        self.nodes
-            .iter()
-            .map(|(&sid, s)| NodeCard { sid, status: s.status.clone(), view: s.view.clone() })
-            .collect()
+        self.nodes.iter().map(|(&sid, s)| NodeCard { sid, status: s.status.clone(), view: s.view.clone() }).collect()
     }
 
     /// What the UI draws.
@@ -435,12 +441,12 @@ impl Conductor {
         let flights = self
             .in_flight
             .iter()
-            .filter_map(|(&(arrive_at, _), f)| {
+            .map(|(&(arrive_at, _), f)| {
                 let kind = match &f.wire {
                     Wire::Msg(m) => m.kind().to_string(),
                     Wire::Reset => "RST".to_string(),
                 };
-                Some(Flight { from: f.from, to: f.to, kind, sent_at: f.sent_at, arrive_at })
+                Flight { from: f.from, to: f.to, kind, sent_at: f.sent_at, arrive_at }
             })
             .take(200)
             .collect();

@@ -12,11 +12,28 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
     /// Boot the server from its disk (empty on first start).
-    Init { sid: Sid, config: ZkConfig, disk: Disk, now: Millis },
-    Deliver { now: Millis, from: Sid, msg: ZabMsg },
-    Wake { now: Millis },
-    ConnectionLost { now: Millis, peer: Sid },
-    Command { now: Millis, cmd: ZkCommand },
+    Init {
+        sid: Sid,
+        config: ZkConfig,
+        disk: Disk,
+        now: Millis,
+    },
+    Deliver {
+        now: Millis,
+        from: Sid,
+        msg: ZabMsg,
+    },
+    Wake {
+        now: Millis,
+    },
+    ConnectionLost {
+        now: Millis,
+        peer: Sid,
+    },
+    Command {
+        now: Millis,
+        cmd: ZkCommand,
+    },
     /// Makes the worker panic: shows what a crashed (not killed) worker looks like.
     Panic,
 }
@@ -25,7 +42,10 @@ pub enum ToWorker {
 pub enum FromWorker {
     /// The worker's wasm is loaded and listening.
     Ready,
-    Output { effects: Effects<ZabMsg, ZkEvent>, view: ServerView },
+    Output {
+        effects: Effects<ZabMsg, ZkEvent>,
+        view: ServerView,
+    },
 }
 
 /// Drives one server inside a worker. Inputs before `Init` are a host bug and are ignored.

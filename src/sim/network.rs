@@ -132,7 +132,8 @@ mod tests {
         let mut rng = Rng::new(42);
         let mut lossy = Network::new(LinkConfig { loss_ppm: 1_000_000, ..LinkConfig::default() });
         assert!(lossy.route(1, 2, 0, &mut rng).is_empty());
-        let mut dupy = Network::new(LinkConfig { latency_ms: 10, jitter_ms: 0, loss_ppm: 0, dup_ppm: 1_000_000, fifo: true });
+        let mut dupy =
+            Network::new(LinkConfig { latency_ms: 10, jitter_ms: 0, loss_ppm: 0, dup_ppm: 1_000_000, fifo: true });
         assert_eq!(dupy.route(1, 2, 5, &mut rng), vec![15, 15]);
     }
 

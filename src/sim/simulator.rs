@@ -20,10 +20,19 @@ use std::collections::BTreeMap;
 pub type Factory<P> = Box<dyn Fn(NodeId, &Disk) -> P>;
 
 enum Pending<M> {
-    Deliver { from: NodeId, to: NodeId, msg: M },
-    Wake { node: NodeId },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+    },
+    Wake {
+        node: NodeId,
+    },
     /// A TCP reset from a dead process reaching a live one.
-    Reset { dead: NodeId, to: NodeId },
+    Reset {
+        dead: NodeId,
+        to: NodeId,
+    },
 }
 
 struct Slot<P> {

@@ -10,8 +10,13 @@ pub struct ElectionLogProps {
     pub snapshot: Rc<ClusterSnapshot>,
 }
 
-const KINDS: [(LogKind, &str); 5] =
-    [(LogKind::State, "state"), (LogKind::Vote, "votes"), (LogKind::Zab, "zab"), (LogKind::Fault, "faults"), (LogKind::Client, "writes")];
+const KINDS: [(LogKind, &str); 5] = [
+    (LogKind::State, "state"),
+    (LogKind::Vote, "votes"),
+    (LogKind::Zab, "zab"),
+    (LogKind::Fault, "faults"),
+    (LogKind::Client, "writes"),
+];
 
 fn kind_class(kind: LogKind) -> &'static str {
     match kind {
@@ -31,7 +36,11 @@ pub fn election_log(props: &ElectionLogProps) -> Html {
         let on = !hidden.contains(&kind);
         let onclick = Callback::from(move |_| {
             let mut h = (*hidden).clone();
-            if let Some(i) = h.iter().position(|k| *k == kind) { h.remove(i); } else { h.push(kind); }
+            if let Some(i) = h.iter().position(|k| *k == kind) {
+                h.remove(i);
+            } else {
+                h.push(kind);
+            }
             hidden.set(h);
         });
         html! { <button class={classes!("chip", kind_class(kind), on.then_some("on"))} {onclick}>{ label }</button> }

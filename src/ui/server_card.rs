@@ -36,8 +36,12 @@ pub fn server_card(props: &ServerCardProps) -> Html {
     let panic = props.on_panic.reform(move |_: MouseEvent| sid);
 
     let body = match (&card.status, &card.view) {
-        (NodeStatus::Crashed(why), _) => html! { <p class="crash" title={why.clone()}>{ "worker crashed: " }{ why }</p> },
-        (NodeStatus::Down, _) => html! { <p class="muted">{ "process killed; its disk (currentEpoch, acceptedEpoch, log) is kept" }</p> },
+        (NodeStatus::Crashed(why), _) => {
+            html! { <p class="crash" title={why.clone()}>{ "worker crashed: " }{ why }</p> }
+        }
+        (NodeStatus::Down, _) => {
+            html! { <p class="muted">{ "process killed; its disk (currentEpoch, acceptedEpoch, log) is kept" }</p> }
+        }
         (_, None) => html! { <p class="muted">{ "loading worker…" }</p> },
         (_, Some(v)) => {
             let vote = format!("zk{} · {} · e{}", v.vote.leader, v.vote.zxid, v.vote.peer_epoch);

@@ -165,7 +165,9 @@ impl ZkServer {
         if f.read_deadline <= now {
             let reason = match f.phase {
                 LearnerPhase::Connecting => format!("could not connect to leader {}", f.leader),
-                _ => format!("Exception when following the leader: no packet from leader {} (read timed out)", f.leader),
+                _ => {
+                    format!("Exception when following the leader: no packet from leader {} (read timed out)", f.leader)
+                }
             };
             self.become_looking(now, reason, out);
             return;

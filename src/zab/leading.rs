@@ -10,11 +10,11 @@
 //! Any phase not done within `initLimit` ticks, a follower ahead of us, or a quorum unheard for
 //! `syncLimit` ticks sends the leader back to LOOKING.
 
+use super::following::conn_of;
 use super::messages::{ConnId, ZabMsg};
 use super::server::{Out, Role, ZabPhase, ZkEvent, ZkServer};
 use super::vote::Sid;
 use super::zxid::Zxid;
-use super::following::conn_of;
 use crate::sim::{Effect, Millis};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -126,7 +126,9 @@ impl ZkServer {
         }
         learner.last_heard = now;
         match msg {
-            ZabMsg::AckEpoch { current_epoch, last_zxid, .. } => self.handle_ack_epoch(now, from, current_epoch, last_zxid, out),
+            ZabMsg::AckEpoch { current_epoch, last_zxid, .. } => {
+                self.handle_ack_epoch(now, from, current_epoch, last_zxid, out)
+            }
             ZabMsg::Ack { zxid, .. } => self.handle_ack(now, from, zxid, out),
             _ => {} // PING echoes only refresh last_heard
         }
@@ -301,7 +303,8 @@ impl ZkServer {
         l.learners.retain(|_, x| now.saturating_sub(x.last_heard) <= sync_timeout);
         if l.is_established() {
             if !l.tick_skip {
-                let mut synced: BTreeSet<Sid> = l.learners.iter().filter(|(_, x)| x.stage == LearnerStage::Synced).map(|(&s, _)| s).collect();
+                let mut synced: BTreeSet<Sid> =
+                    l.learners.iter().filter(|(_, x)| x.stage == LearnerStage::Synced).map(|(&s, _)| s).collect();
                 synced.insert(self.sid);
                 if !self.config.quorum.contains_quorum(synced.iter()) {
                     let reason = format!("Not sufficient followers synced, only synced with sids: {synced:?}");

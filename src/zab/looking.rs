@@ -72,7 +72,8 @@ impl ZkServer {
     /// Starts a new election round (`lookForLeader`'s prologue).
     pub(super) fn look_for_leader(&mut self, now: Millis, out: &mut Out) {
         self.logicalclock += 1;
-        let mut election = Election::new(self.sid, self.last_zxid, self.current_epoch, self.config.min_notification_interval_ms);
+        let mut election =
+            Election::new(self.sid, self.last_zxid, self.current_epoch, self.config.min_notification_interval_ms);
         election.poll_deadline = Some(now + election.not_timeout_ms);
         self.role = Role::Looking(election);
         self.send_notifications(out);
@@ -99,11 +100,23 @@ impl ZkServer {
         match &self.role {
             Role::Looking(e) => {
                 let (leader, zxid, peer_epoch) = e.proposal;
-                Notification { leader, zxid, peer_epoch, election_epoch: self.logicalclock, state: ServerState::Looking }
+                Notification {
+                    leader,
+                    zxid,
+                    peer_epoch,
+                    election_epoch: self.logicalclock,
+                    state: ServerState::Looking,
+                }
             }
             _ => {
                 let v = self.current_vote;
-                Notification { leader: v.leader, zxid: v.zxid, peer_epoch: v.peer_epoch, election_epoch: v.election_epoch, state: self.state() }
+                Notification {
+                    leader: v.leader,
+                    zxid: v.zxid,
+                    peer_epoch: v.peer_epoch,
+                    election_epoch: v.election_epoch,
+                    state: self.state(),
+                }
             }
         }
     }

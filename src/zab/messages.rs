@@ -17,24 +17,48 @@ pub type ConnId = u64;
 pub enum ZabMsg {
     Notification(Notification),
     /// Learner → leader on connect: the learner's accepted epoch and last zxid.
-    FollowerInfo { conn: ConnId, accepted_epoch: u32, last_zxid: Zxid },
+    FollowerInfo {
+        conn: ConnId,
+        accepted_epoch: u32,
+        last_zxid: Zxid,
+    },
     /// Leader → learner: the epoch the leader proposes for its reign.
-    LeaderInfo { conn: ConnId, new_epoch: u32 },
+    LeaderInfo {
+        conn: ConnId,
+        new_epoch: u32,
+    },
     /// Learner → leader: its current epoch (None when it had already accepted this epoch, which
     /// ZooKeeper sends as -1) and last zxid.
-    AckEpoch { conn: ConnId, current_epoch: Option<u32>, last_zxid: Zxid },
+    AckEpoch {
+        conn: ConnId,
+        current_epoch: Option<u32>,
+        last_zxid: Zxid,
+    },
     /// Leader → learner once a quorum acked the epoch; synchronization (DIFF/TRUNC/SNAP) comes
     /// with the replication issue, until then the learner's history is taken as it is.
-    NewLeader { conn: ConnId, zxid: Zxid },
+    NewLeader {
+        conn: ConnId,
+        zxid: Zxid,
+    },
     /// Learner → leader: acknowledges NEWLEADER (and, later, proposals).
-    Ack { conn: ConnId, zxid: Zxid },
+    Ack {
+        conn: ConnId,
+        zxid: Zxid,
+    },
     /// Leader → learner: the quorum is established; start serving.
-    UpToDate { conn: ConnId },
+    UpToDate {
+        conn: ConnId,
+    },
     /// Leader → learner heartbeat, echoed back by the learner.
-    Ping { conn: ConnId },
+    Ping {
+        conn: ConnId,
+    },
     /// A write the leader stamped with the next zxid. Until replication lands it only advances
     /// the learner's last zxid (so elections have histories to compare).
-    Proposal { conn: ConnId, zxid: Zxid },
+    Proposal {
+        conn: ConnId,
+        zxid: Zxid,
+    },
 }
 
 impl ZabMsg {

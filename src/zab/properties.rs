@@ -30,10 +30,8 @@ pub fn settled_leader(sim: &Simulator<ZkServer>) -> Option<Sid> {
     let leaders: Vec<&&ZkServer> = up.iter().filter(|s| s.established_epoch().is_some()).collect();
     let [leader] = leaders.as_slice() else { return None };
     let leader_id = crate::sim::Process::id(**leader);
-    let all_follow = up
-        .iter()
-        .filter(|s| crate::sim::Process::id(**s) != leader_id)
-        .all(|s| s.synced_leader() == Some(leader_id));
+    let all_follow =
+        up.iter().filter(|s| crate::sim::Process::id(**s) != leader_id).all(|s| s.synced_leader() == Some(leader_id));
     all_follow.then_some(leader_id)
 }
 

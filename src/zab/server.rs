@@ -36,14 +36,31 @@ pub const BOOT_FILE: &str = "boot";
 /// What a server reports to the UI and to tests.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ZkEvent {
-    StateChanged { from: Option<ServerState>, to: ServerState, round: u64, reason: String },
-    EpochProposed { epoch: u32 },
+    StateChanged {
+        from: Option<ServerState>,
+        to: ServerState,
+        round: u64,
+        reason: String,
+    },
+    EpochProposed {
+        epoch: u32,
+    },
     /// A leader got NEWLEADER acks from a quorum: it now leads `epoch` (ZAB phase 3).
-    Established { epoch: u32, quorum: Vec<Sid> },
+    Established {
+        epoch: u32,
+        quorum: Vec<Sid>,
+    },
     /// A follower received UPTODATE from its leader.
-    Synced { leader: Sid, epoch: u32 },
-    Wrote { zxid: Zxid },
-    WriteIgnored { reason: String },
+    Synced {
+        leader: Sid,
+        epoch: u32,
+    },
+    Wrote {
+        zxid: Zxid,
+    },
+    WriteIgnored {
+        reason: String,
+    },
 }
 
 /// Outside inputs to a server.
@@ -117,7 +134,13 @@ impl ZkServer {
             .map(Zxid)
             .unwrap_or(Zxid::ZERO);
         let current_epoch = read_num(disk, CURRENT_EPOCH_FILE);
-        let vote = Vote { leader: sid, zxid: last_zxid, peer_epoch: current_epoch, election_epoch: 0, state: ServerState::Looking };
+        let vote = Vote {
+            leader: sid,
+            zxid: last_zxid,
+            peer_epoch: current_epoch,
+            election_epoch: 0,
+            state: ServerState::Looking,
+        };
         ZkServer {
             sid,
             current_epoch,
@@ -328,7 +351,10 @@ impl Process for ZkServer {
             return Err(format!("currentEpoch {} > acceptedEpoch {}", self.current_epoch, self.accepted_epoch));
         }
         if self.last_zxid.epoch() > self.current_epoch {
-            return Err(format!("lastZxid {} is from an epoch after currentEpoch {}", self.last_zxid, self.current_epoch));
+            return Err(format!(
+                "lastZxid {} is from an epoch after currentEpoch {}",
+                self.last_zxid, self.current_epoch
+            ));
         }
         if let Some(epoch) = self.established_epoch() {
             if epoch != self.current_epoch {

@@ -89,11 +89,7 @@ impl Notification {
 /// `FastLeaderElection.totalOrderPredicate`: is the new proposal better than the current one?
 /// Higher epoch wins; then higher zxid; then higher server id. `new_weight == 0` (a non-voter)
 /// never wins.
-pub fn total_order_predicate(
-    new: (Sid, Zxid, u32),
-    cur: (Sid, Zxid, u32),
-    new_weight: u64,
-) -> bool {
+pub fn total_order_predicate(new: (Sid, Zxid, u32), cur: (Sid, Zxid, u32), new_weight: u64) -> bool {
     let (new_id, new_zxid, new_epoch) = new;
     let (cur_id, cur_zxid, cur_epoch) = cur;
     if new_weight == 0 {
@@ -134,11 +130,7 @@ impl QuorumMaj {
 /// `getVoteTracker(votes, vote).hasAllQuorums()`: do the servers whose vote matches `vote` form
 /// a quorum?
 pub fn has_quorum_for(quorum: &QuorumMaj, votes: &BTreeMap<Sid, Vote>, vote: &Vote) -> bool {
-    let agreeing: Vec<Sid> = votes
-        .iter()
-        .filter(|(_, v)| v.matches(vote))
-        .map(|(&sid, _)| sid)
-        .collect();
+    let agreeing: Vec<Sid> = votes.iter().filter(|(_, v)| v.matches(vote)).map(|(&sid, _)| sid).collect();
     quorum.contains_quorum(&agreeing)
 }
 
@@ -175,7 +167,8 @@ mod tests {
 
     #[test]
     fn settled_votes_match_across_election_rounds() {
-        let looking = Vote { leader: 3, zxid: Zxid::new(1, 2), peer_epoch: 1, election_epoch: 4, state: ServerState::Looking };
+        let looking =
+            Vote { leader: 3, zxid: Zxid::new(1, 2), peer_epoch: 1, election_epoch: 4, state: ServerState::Looking };
         let following = Vote { election_epoch: 2, zxid: Zxid::new(1, 9), state: ServerState::Following, ..looking };
         let leading = Vote { election_epoch: 4, state: ServerState::Leading, ..looking };
         assert!(following.matches(&leading), "FOLLOWING vs LEADING ignores zxid and round");
