@@ -52,7 +52,7 @@ fn card(sid: u32, status: NodeStatus, state: ServerState) -> NodeCard {
         followers: vec![],
         leading_epoch: None,
     };
-    NodeCard { sid, status, view: Some(view) }
+    NodeCard { sid, status, view: Some(view), isolated: false }
 }
 
 async fn render(props: ServerCardProps) -> web_sys::Element {
@@ -70,6 +70,7 @@ fn props(card: NodeCard, killed: Rc<Cell<Option<u32>>>) -> ServerCardProps {
         on_kill: Callback::from(move |sid| killed.set(Some(sid))),
         on_restart: Callback::noop(),
         on_panic: Callback::noop(),
+        on_isolate: Callback::noop(),
     }
 }
 

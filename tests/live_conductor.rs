@@ -145,3 +145,23 @@ fn pausing_stops_virtual_time() {
     page.run(1_000);
     assert!(page.conductor.now() >= t + 3_900, "4× speed: {} ms passed", page.conductor.now() - t);
 }
+
+#[test]
+fn an_isolated_leader_is_replaced_after_the_sync_timeout_and_rejoins_when_healed() {
+    let mut page = FakePage::new(5);
+    page.run(3_000);
+    assert_eq!(page.leader(), Some(5));
+    page.conductor.set_isolated(5, true);
+    assert!(page.conductor.snapshot().nodes[4].isolated);
+    page.run(8_000);
+    assert_eq!(page.states()[0], "following", "no reset on a partition: followers wait out syncLimit");
+    page.run(6_000);
+    assert_eq!(page.states()[4], "looking", "the cut-off leader lost its quorum");
+    let leaders: Vec<_> =
+        page.conductor.snapshot().nodes.iter().filter(|n| n.data_state() == "leading").map(|n| n.sid).collect();
+    assert_eq!(leaders, vec![4], "the majority elected 4");
+    page.conductor.set_isolated(5, false);
+    page.run(5_000);
+    assert_eq!(page.leader(), Some(4));
+    assert_eq!(page.states()[4], "following");
+}

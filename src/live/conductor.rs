@@ -13,7 +13,7 @@ use super::protocol::{FromWorker, ToWorker};
 use crate::sim::{Disk, Effect, LinkConfig, Millis, Network, Rng};
 use crate::zab::{ServerView, Sid, ZabMsg, ZkCommand, ZkConfig, ZkEvent};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How many log entries the page keeps.
 pub const LOG_CAPACITY: usize = 400;
@@ -74,6 +74,8 @@ pub struct NodeCard {
     pub sid: Sid,
     pub status: NodeStatus,
     pub view: Option<ServerView>,
+    /// Cut off from every other server by a partition.
+    pub isolated: bool,
 }
 
 impl NodeCard {
@@ -145,6 +147,7 @@ pub struct Conductor {
     seq: u64,
     in_flight: BTreeMap<(Millis, u64), InFlight>,
     nodes: BTreeMap<Sid, Slot>,
+    isolated: BTreeSet<Sid>,
     log: VecDeque<LogEntry>,
     log_seq: u64,
     stats: Stats,
@@ -167,6 +170,7 @@ impl Conductor {
             seq: 0,
             in_flight: BTreeMap::new(),
             nodes: BTreeMap::new(),
+            isolated: BTreeSet::new(),
             log: VecDeque::new(),
             log_seq: 0,
             stats: Stats::default(),
@@ -258,7 +262,8 @@ impl Conductor {
 
     fn deliver(&mut self, flight: InFlight, posts: &mut Vec<Post>) {
         let InFlight { from, to, wire, .. } = flight;
-        if !self.is_alive(to) {
+        // A partition also swallows what was already on the wire.
+        if !self.is_alive(to) || !self.network.connected(from, to) {
             self.stats.dropped += 1;
             return;
         }
@@ -388,6 +393,22 @@ impl Conductor {
         generation
     }
 
+    /// Cuts a server off from all others (a partition), or lets it back in. Unlike a kill, no
+    /// connection reset reaches anyone: its peers notice only by their timeouts.
+    pub fn set_isolated(&mut self, sid: Sid, isolated: bool) {
+        let changed = if isolated { self.isolated.insert(sid) } else { self.isolated.remove(&sid) };
+        if !changed {
+            return;
+        }
+        self.network.heal();
+        let ids = self.ids();
+        for &s in &self.isolated {
+            self.network.isolate(s, ids.iter().copied());
+        }
+        let text = if isolated { "isolated by a network partition" } else { "partition healed" };
+        self.log(LogKind::Fault, sid, None, text.into());
+    }
+
     /// A client write, sent to the current leader.
     pub fn client_write(&mut self) -> Vec<Post> {
         let mut posts = Vec::new();
@@ -433,7 +454,15 @@ impl Conductor {
     }
 
     fn snapshot_nodes(&self) -> Vec<NodeCard> {
-        self.nodes.iter().map(|(&sid, s)| NodeCard { sid, status: s.status.clone(), view: s.view.clone() }).collect()
+        self.nodes
+            .iter()
+            .map(|(&sid, s)| NodeCard {
+                sid,
+                status: s.status.clone(),
+                view: s.view.clone(),
+                isolated: self.isolated.contains(&sid),
+            })
+            .collect()
     }
 
     /// What the UI draws.

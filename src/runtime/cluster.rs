@@ -118,6 +118,11 @@ impl LiveCluster {
         self.publish();
     }
 
+    pub fn set_isolated(&self, sid: Sid, isolated: bool) {
+        self.inner.borrow_mut().conductor.set_isolated(sid, isolated);
+        self.publish();
+    }
+
     pub fn set_paused(&self, paused: bool) {
         self.inner.borrow_mut().conductor.set_paused(paused);
         self.publish();

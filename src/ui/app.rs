@@ -24,6 +24,10 @@ pub fn app() -> Html {
     let on_kill = act(|c, sid| c.kill(sid));
     let on_restart = act(|c, sid| c.restart(sid));
     let on_panic = act(|c, sid| c.inject_panic(sid));
+    let on_isolate = {
+        let cluster = cluster.clone();
+        Callback::from(move |(sid, on): (Sid, bool)| cluster.iter().for_each(|c| c.set_isolated(sid, on)))
+    };
     let on_pause = {
         let cluster = cluster.clone();
         Callback::from(move |paused: bool| cluster.iter().for_each(|c| c.set_paused(paused)))
@@ -49,7 +53,7 @@ pub fn app() -> Html {
         Some(snapshot) => html! {
             <main class="workspace">
                 <section class="panel ensemble-panel">
-                    <Ensemble snapshot={snapshot.clone()} {on_kill} {on_restart} {on_panic} />
+                    <Ensemble snapshot={snapshot.clone()} {on_kill} {on_restart} {on_panic} {on_isolate} />
                 </section>
                 <aside class="panel log-panel">
                     <ElectionLog snapshot={snapshot.clone()} />

@@ -14,6 +14,7 @@ pub struct EnsembleProps {
     pub on_kill: Callback<Sid>,
     pub on_restart: Callback<Sid>,
     pub on_panic: Callback<Sid>,
+    pub on_isolate: Callback<(Sid, bool)>,
 }
 
 const WIDTH: f64 = 840.0;
@@ -86,7 +87,7 @@ pub fn ensemble(props: &EnsembleProps) -> Html {
                 html! {
                     <ServerCard key={n.sid} card={n.clone()}
                         style={AttrValue::from(format!("left:{x:.0}px;top:{y:.0}px"))}
-                        on_kill={props.on_kill.clone()} on_restart={props.on_restart.clone()} on_panic={props.on_panic.clone()} />
+                        on_kill={props.on_kill.clone()} on_restart={props.on_restart.clone()} on_panic={props.on_panic.clone()} on_isolate={props.on_isolate.clone()} />
                 }
             }) }
         </div>

@@ -14,6 +14,8 @@ pub struct ServerCardProps {
     pub on_kill: Callback<Sid>,
     pub on_restart: Callback<Sid>,
     pub on_panic: Callback<Sid>,
+    /// (server, isolate?) — cut it off from the network, or heal.
+    pub on_isolate: Callback<(Sid, bool)>,
 }
 
 fn phase_name(phase: ZabPhase) -> &'static str {
@@ -34,6 +36,8 @@ pub fn server_card(props: &ServerCardProps) -> Html {
     let kill = props.on_kill.reform(move |_: MouseEvent| sid);
     let restart = props.on_restart.reform(move |_: MouseEvent| sid);
     let panic = props.on_panic.reform(move |_: MouseEvent| sid);
+    let isolated = card.isolated;
+    let isolate = props.on_isolate.reform(move |_: MouseEvent| (sid, !isolated));
 
     let body = match (&card.status, &card.view) {
         (NodeStatus::Crashed(why), _) => {
@@ -65,10 +69,12 @@ pub fn server_card(props: &ServerCardProps) -> Html {
     };
 
     html! {
-        <article class={classes!("server", state)} style={props.style.clone()}
+        <article class={classes!("server", state, isolated.then_some("isolated"))} style={props.style.clone()}
             data-node={format!("zk{sid}")} data-kind="zk-server" data-state={state}>
             <header>
-                <span class="sid">{ format!("zk{sid}") }</span>
+                <span class="sid">{ format!("zk{sid}") }
+                    if isolated { <span class="cut" title="partitioned from every other server">{ "✂ cut off" }</span> }
+                </span>
                 <span class={classes!("badge", state)}>
                     { if state == "leading" { "♛ LEADING".to_string() } else { state.to_uppercase() } }
                 </span>
@@ -77,6 +83,10 @@ pub fn server_card(props: &ServerCardProps) -> Html {
             <footer>
                 if alive {
                     <button class="btn btn-danger" data-action="kill" onclick={kill}>{ "Kill" }</button>
+                    <button class="btn btn-ghost btn-small" data-action={if isolated { "heal" } else { "isolate" }} onclick={isolate}
+                        title="Partition this server from all others: no reset is sent, peers notice by timeout">
+                        { if isolated { "heal" } else { "isolate" } }
+                    </button>
                     <button class="btn btn-ghost btn-small" data-action="panic" onclick={panic}
                         title="Make this worker panic, as a bug would">{ "panic" }</button>
                 } else {
