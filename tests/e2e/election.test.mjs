@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveDist, launchBrowser, watchErrors, server, idsIn, waitForSingleLeader } from './harness.mjs';
+import { serveDist, launchBrowser, watchErrors, server, idsIn, waitForSingleLeader, waitForFollowers } from './harness.mjs';
 
 const DIST = process.env.ZKSPARK_DIST ?? 'dist';
 const ARTIFACTS = 'tests/e2e/artifacts';
@@ -39,7 +39,9 @@ test('kill the leader, see another elected, restart it as a follower', async () 
 
   const second = await waitForSingleLeader(page, { notNode: first });
   assert.notEqual(second, first);
-  assert.equal((await idsIn(page, 'following')).length, 3, 'the other three survivors follow the new leader');
+  // Each survivor decides after its own finalizeWait, so the followers arrive one by one.
+  await waitForFollowers(page, 3);
+  assert.equal(await waitForSingleLeader(page), second, 'the other three survivors follow the new leader');
   await page.screenshot({ path: `${ARTIFACTS}/2-re-elected.png` });
 
   await server(page, sid).locator('[data-action="restart"]').click();
@@ -60,6 +62,7 @@ test('a panicking worker shows as down and the ensemble carries on', async () =>
   page.on('pageerror', (err) => pageErrors.push(err.message));
   await page.goto(site.url);
   const leader = await waitForSingleLeader(page);
+  await waitForFollowers(page, 4);
   const victim = (await idsIn(page, 'following'))[0];
   await server(page, victim.replace('zk', '')).locator('[data-action="panic"]').click();
   await page.waitForSelector(`[data-node="${victim}"][data-state="down"]`, { timeout: 5_000 });

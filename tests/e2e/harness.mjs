@@ -70,3 +70,9 @@ export async function waitForSingleLeader(page, { notNode = null, timeout = 60_0
   }, notNode, { timeout, polling: 100 });
   return handle.jsonValue();
 }
+
+/** Waits until exactly `n` servers follow (each survivor decides after its own finalizeWait). */
+export async function waitForFollowers(page, n, timeout = 10_000) {
+  await page.waitForFunction((n) => document.querySelectorAll('[data-kind="zk-server"][data-state="following"]').length === n,
+    n, { timeout, polling: 100 });
+}
