@@ -8,4 +8,4 @@ PORT="${PORT:-8080}"
 echo
 echo "  zkspark will be served at  http://127.0.0.1:${PORT}/  (first build takes a minute)"
 echo
-exec trunk serve --release --offline --address 127.0.0.1 --port "$PORT"
+exec trunk serve --release --offline --address 127.0.0.1 --port "$PORT" --disable-address-lookup
