@@ -18,7 +18,9 @@ step "2/3 browser tests (wasm-pack test --headless --chrome)"
 wasm-pack test --headless --chrome --mode no-install -- --offline --test browser
 
 step "3/3 end-to-end tests (trunk build --release, Playwright + Debian chromium)"
-trunk build --release --offline
-node --test tests/e2e/
+# A dist of its own, so a running `make serve` (whose dist carries the live-reload script)
+# and the tests never share files.
+trunk build --release --offline --dist target/e2e-dist
+ZKSPARK_DIST=target/e2e-dist node --test tests/e2e/
 
 step "all test layers passed in $(( $(date +%s) - start )) s (screenshots: tests/e2e/artifacts/)"

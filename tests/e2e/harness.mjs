@@ -76,3 +76,27 @@ export async function waitForFollowers(page, n, timeout = 10_000) {
   await page.waitForFunction((n) => document.querySelectorAll('[data-kind="zk-server"][data-state="following"]').length === n,
     n, { timeout, polling: 100 });
 }
+
+/** Waits until `n` followers are synced with the leader of `epoch` (epoch column "e / e"). */
+export async function waitForSynced(page, n, epoch, timeout = 10_000) {
+  await page.waitForFunction(([n, want]) => {
+    const followers = [...document.querySelectorAll('[data-kind="zk-server"][data-state="following"]')];
+    return followers.length === n
+      && followers.every((f) => f.querySelector('[data-field="epoch"]')?.textContent === want);
+  }, [n, `${epoch} / ${epoch}`], { timeout, polling: 100 });
+}
+
+/** Runs `body(page)` on a fresh page; on failure keeps a screenshot named after the test. */
+export async function onPage(browser, name, body) {
+  const page = await browser.newPage();
+  try {
+    await body(page);
+  } catch (err) {
+    const file = `tests/e2e/artifacts/FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}.png`;
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    err.message += `\n(screenshot: ${file})`;
+    throw err;
+  } finally {
+    await page.close();
+  }
+}
