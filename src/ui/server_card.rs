@@ -60,9 +60,14 @@ pub fn server_card(props: &ServerCardProps) -> Html {
                     <dt>{ "round" }</dt>
                     <dd title="logicalclock (election epoch)">{ v.logicalclock }</dd>
                     <dt>{ "phase" }</dt>
-                    <dd>{ phase_name(v.phase) }
-                        { if state == "leading" { format!(" · {} synced", v.followers.len()) } else { String::new() } }
-                    </dd>
+                    <dd>{ phase_name(v.phase) }</dd>
+                    if state == "leading" {
+                        <dt>{ "synced" }</dt>
+                        <dd data-field="synced" title="followers synced with this leader">
+                            { if v.followers.is_empty() { "none".to_string() }
+                              else { v.followers.iter().map(|f| format!("zk{f}")).collect::<Vec<_>>().join(" ") } }
+                        </dd>
+                    }
                 </dl>
             }
         }
