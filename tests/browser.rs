@@ -50,7 +50,6 @@ fn card(sid: u32, status: NodeStatus, state: ServerState) -> NodeCard {
         logicalclock: 4,
         leader: Some(3),
         followers: vec![],
-        leading_epoch: None,
     };
     NodeCard { sid, status, view: Some(view), isolated: false }
 }

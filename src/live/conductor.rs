@@ -210,10 +210,6 @@ impl Conductor {
     pub fn set_paused(&mut self, paused: bool) {
         self.paused = paused;
     }
-    pub fn network_mut(&mut self) -> &mut Network {
-        &mut self.network
-    }
-
     /// Moves virtual time forward by `wall_ms × speed` (unless paused) and returns the inputs
     /// that fell due: deliveries, resets and timer wake-ups, in time order.
     pub fn advance(&mut self, wall_ms: f64) -> Vec<Post> {

@@ -37,11 +37,6 @@ impl Rng {
     pub fn chance_ppm(&mut self, ppm: u32) -> bool {
         ppm > 0 && self.below(1_000_000) < u64::from(ppm)
     }
-
-    /// A child generator whose stream does not overlap this one's in practice.
-    pub fn fork(&mut self) -> Rng {
-        Rng::new(self.next_u64() ^ 0xD6E8_FEB8_6659_FD93)
-    }
 }
 
 #[cfg(test)]

@@ -95,8 +95,6 @@ pub struct ServerView {
     pub leader: Option<Sid>,
     /// For a leader: the followers synced with it.
     pub followers: Vec<Sid>,
-    /// For a leader: the epoch it leads (once proposed).
-    pub leading_epoch: Option<u32>,
 }
 
 pub(super) enum Role {
@@ -322,10 +320,10 @@ impl Process for ZkServer {
     }
 
     fn view(&self) -> ServerView {
-        let (phase, leader, followers, leading_epoch) = match &self.role {
-            Role::Looking(_) => (ZabPhase::Election, None, Vec::new(), None),
-            Role::Following(f) => (f.phase(), Some(f.leader), Vec::new(), None),
-            Role::Leading(l) => (l.phase(), Some(self.sid), l.synced_followers(), l.new_epoch),
+        let (phase, leader, followers) = match &self.role {
+            Role::Looking(_) => (ZabPhase::Election, None, Vec::new()),
+            Role::Following(f) => (f.phase(), Some(f.leader), Vec::new()),
+            Role::Leading(l) => (l.phase(), Some(self.sid), l.synced_followers()),
         };
         let vote = match &self.role {
             Role::Looking(e) => e.proposal_vote(self.logicalclock),
@@ -342,7 +340,6 @@ impl Process for ZkServer {
             logicalclock: self.logicalclock,
             leader,
             followers,
-            leading_epoch,
         }
     }
 
