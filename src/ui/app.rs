@@ -68,7 +68,7 @@ pub fn app() -> Html {
             <header class="topbar">
                 <div class="brand">
                     <span class="logo">{ "zk" }<b>{ "spark" }</b></span>
-                    <span class="subtitle">{ "ZooKeeper leader election, live: every server is a Web Worker" }</span>
+                    <span class="subtitle">{ "ZooKeeper leader election · one Web Worker per server" }</span>
                 </div>
                 <ControlBar
                     snapshot={state.snapshot.clone()}

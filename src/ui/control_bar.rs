@@ -70,7 +70,7 @@ pub fn control_bar(props: &ControlBarProps) -> Html {
             <button class="btn btn-ghost" data-action="reset" onclick={reset}>{ "↺ New ensemble" }</button>
             if let Some(s) = &props.snapshot {
                 <span class="stats" title="messages delivered · lost to partitions or dead servers · leaders established">
-                    { format!("{} msgs · {} lost · {} leaders", s.stats.delivered, s.stats.dropped, s.stats.leaders_established) }
+                    { format!("{} msgs · {} lost · leaders: {}", s.stats.delivered, s.stats.dropped, s.stats.leaders_established) }
                 </span>
             }
             <span class="clock" data-testid="clock">{ format!("t = {now_s:.1} s") }</span>
