@@ -10,6 +10,12 @@ WASM_PACK_VERSION=0.15.1
 # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly, or Trunk tries to download one.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 
+TRUNK_PIN=$(awk -F'"' '/^wasm_bindgen *=/ {print $2}' Trunk.toml)
+if [ "$TRUNK_PIN" != "$WASM_BINDGEN_VERSION" ]; then
+  echo "setup: Trunk.toml pins wasm_bindgen = \"$TRUNK_PIN\" but Cargo.lock has $WASM_BINDGEN_VERSION; make them equal" >&2
+  exit 1
+fi
+
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
