@@ -5,9 +5,9 @@ use crate::scenario::{self, ScenarioOptions};
 
 pub const USAGE: &str = "usage: zkspark sim [--seed N] [--servers 3|5|7|K] [--duration-ms T] [--faults] [--trace]\n\
   Runs a simulated ZooKeeper ensemble and prints one JSON line: the seed, each server's final\n\
-  state, the settled leader and epoch, leader changes, the trace hash and any invariant\n\
+  state, the quorum-backed leader and its epoch, stragglers, leader changes, the trace hash and any invariant\n\
   violations (--trace adds every step of the run). With --faults, T ms of random kills, restarts, partitions, loss and writes are\n\
-  followed by a healing phase in which a leader must be settled within 120 s.\n\
+  followed by a healing phase in which a quorum-backed leader must appear within 120 s.\n\
   Exit status: 0 if no property was violated, 1 if one was, 2 on bad arguments.";
 
 /// Runs the command: the JSON line to print and whether every property held.

@@ -4,8 +4,8 @@
 //! `zkspark sim` CLI and the browser tests.
 
 use crate::sim::{LinkConfig, Millis, Network, NodeId, Rng, Simulator};
-use crate::zab::properties::{at_most_one_leader_per_epoch, leader_changes, settled_leader};
-use crate::zab::{ServerState, ZkCommand, ZkConfig, ZkServer};
+use crate::zab::properties::{at_most_one_leader_per_epoch, leader_changes, quorum_leader, settled_leader};
+use crate::zab::{QuorumMaj, ServerState, ZkCommand, ZkConfig, ZkServer};
 use serde::Serialize;
 
 /// What a run is asked to do.
@@ -49,10 +49,14 @@ pub struct Report {
     pub faults: bool,
     /// Each server's final state (`down` when not running), by id.
     pub states: Vec<(NodeId, String)>,
+    /// The leader backed by a quorum of synced followers at the end, if any.
     pub leader: Option<NodeId>,
     pub epoch: Option<u32>,
+    /// Running servers not synced with that leader (ZooKeeper may legitimately leave a server
+    /// out: see `properties::quorum_leader`).
+    pub stragglers: Vec<NodeId>,
     pub leader_changes: usize,
-    /// Virtual ms from the end of the faults (or from the start) until one settled leader.
+    /// Virtual ms from the end of the faults (or from the start) until a quorum-backed leader.
     pub settled_after_ms: Option<Millis>,
     pub messages: u64,
     pub steps: u64,
@@ -69,12 +73,26 @@ pub fn ensemble(seed: u64, n: u32, network: Network) -> Simulator<ZkServer> {
     Simulator::new(seed, network, &ids, Box::new(move |id, disk| ZkServer::recover(id, config.clone(), disk)))
 }
 
-/// Runs until the ensemble has one settled leader or `budget_ms` passes; returns how long it
-/// took. Checks every 50 virtual ms.
+/// Runs until the ensemble has one leader backed by a quorum, or `budget_ms` passes; returns how
+/// long it took. Checks every 50 virtual ms.
+pub fn run_until_quorum_leader(sim: &mut Simulator<ZkServer>, budget_ms: Millis) -> Option<Millis> {
+    run_until(sim, budget_ms, |sim, quorum| quorum_leader(sim, quorum).is_some())
+}
+
+/// Runs until every running server follows one established leader, or `budget_ms` passes.
 pub fn run_until_settled(sim: &mut Simulator<ZkServer>, budget_ms: Millis) -> Option<Millis> {
+    run_until(sim, budget_ms, |sim, _| settled_leader(sim).is_some())
+}
+
+fn run_until(
+    sim: &mut Simulator<ZkServer>,
+    budget_ms: Millis,
+    done: impl Fn(&Simulator<ZkServer>, &QuorumMaj) -> bool,
+) -> Option<Millis> {
+    let quorum = QuorumMaj::new(sim.ids());
     let start = sim.now();
     while sim.now() - start <= budget_ms {
-        if settled_leader(sim).is_some() {
+        if done(sim, &quorum) {
             return Some(sim.now() - start);
         }
         let next = sim.now() + 50;
@@ -166,9 +184,9 @@ pub fn run(opts: &ScenarioOptions) -> Report {
                 sim.restart(id);
             }
         }
-        run_until_settled(&mut sim, opts.liveness_budget_ms)
+        run_until_quorum_leader(&mut sim, opts.liveness_budget_ms)
     } else {
-        let settled = run_until_settled(&mut sim, opts.duration_ms);
+        let settled = run_until_quorum_leader(&mut sim, opts.duration_ms);
         sim.run_until(opts.duration_ms);
         settled
     };
@@ -180,10 +198,10 @@ fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: O
     if let Err(e) = at_most_one_leader_per_epoch(sim.events()) {
         violations.push(e);
     }
-    let leader = settled_leader(sim);
+    let leader = quorum_leader(sim, &QuorumMaj::new(sim.ids()));
     if settled_after_ms.is_none() {
         let budget = if opts.faults { opts.liveness_budget_ms } else { opts.duration_ms };
-        violations.push(format!("no settled leader within {budget} ms of a healthy, connected quorum"));
+        violations.push(format!("no quorum-backed leader within {budget} ms of a healthy, connected quorum"));
     }
     let states = (1..=opts.n_servers)
         .map(|id| (id, sim.node(id).map_or("down".to_string(), |s| s.state().as_str().to_string())))
@@ -195,6 +213,9 @@ fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: O
         faults: opts.faults,
         states,
         leader,
+        stragglers: (1..=opts.n_servers)
+            .filter(|&id| sim.node(id).is_some_and(|s| Some(id) != leader && s.synced_leader() != leader))
+            .collect(),
         epoch: leader.and_then(|l| sim.node(l)).and_then(|s| s.established_epoch()),
         leader_changes: leader_changes(sim.events()),
         settled_after_ms,

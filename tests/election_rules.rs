@@ -233,3 +233,23 @@ fn a_learner_refuses_an_older_epoch() {
     assert_eq!(s.state(), ServerState::Looking);
     assert_eq!(s.accepted_epoch(), 7);
 }
+
+/// lookForLeader polls `recvqueue.poll(finalizeWait)` in a loop once a quorum agrees: every
+/// vote that is no better restarts the wait, so a server decides only after 200 ms of quiet.
+#[test]
+fn finalize_wait_restarts_on_each_vote_that_is_no_better() {
+    use zkspark::zab::{Notification, ZabMsg, ZkConfig};
+    let mut s = ZkServer::recover(3, ZkConfig::ensemble(3), &Disk::default());
+    let mut out = Vec::new();
+    s.start(0, &mut out);
+    let vote_for_3 =
+        Notification { leader: 3, zxid: Zxid::ZERO, election_epoch: 1, state: ServerState::Looking, peer_epoch: 0 };
+    s.message(10, 2, ZabMsg::Notification(vote_for_3), &mut out); // {2, 3} agree: a quorum of 3
+    s.message(150, 1, ZabMsg::Notification(vote_for_3), &mut out); // no better: the wait restarts
+    s.wake(210, &mut out);
+    assert_eq!(s.state(), ServerState::Looking, "210 ms is only 60 ms after the last vote");
+    s.wake(349, &mut out);
+    assert_eq!(s.state(), ServerState::Looking);
+    s.wake(350, &mut out);
+    assert_eq!(s.state(), ServerState::Leading, "200 ms of quiet after the last vote");
+}

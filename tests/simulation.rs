@@ -57,7 +57,11 @@ fn regression_seeds() {
     // 1934 (7 servers): followers that joined through out-of-election votes kept their old
     // peer epoch, so two servers could never assemble a matching quorum of votes and looked
     // for ever. Fixed by ZOOKEEPER-1732's updateElectionVote on UPTODATE.
-    for (seed, n) in [(1934, 7), (63, 3)] {
+    // 2745 (3 servers): server 3 accepted epoch 5 from a leader that never got established,
+    // then server 1 established epoch 4 with server 2; 3 is refused ("Leaders epoch, 4 is less
+    // than accepted epoch, 5") and retries for ever, as in ZooKeeper. The ensemble is healthy
+    // (a leader with a quorum); the liveness property was too strict in demanding every server.
+    for (seed, n) in [(1934, 7), (63, 3), (2745, 3)] {
         let report = scenario::run(&ScenarioOptions::new(seed, n, 60_000, true));
         assert!(report.violations.is_empty(), "seed {seed}: {:?}", report.violations);
     }

@@ -156,8 +156,11 @@ impl ZkServer {
         let e = election(&mut self.role);
         e.poll_deadline = Some(now + not_timeout);
         if e.finalize_deadline.is_some() {
-            // Waiting out finalizeWait: only a better vote interrupts it; others are consumed.
+            // Waiting out finalizeWait: only a better vote interrupts it. Others are consumed,
+            // and, as `recvqueue.poll(finalizeWait)` in a loop does, each restarts the wait: the
+            // decision comes after finalizeWait of quiet.
             if !total_order_predicate((n.leader, n.zxid, n.peer_epoch), e.proposal, 1) {
+                e.finalize_deadline = Some(now + self.config.finalize_wait_ms);
                 return;
             }
             e.finalize_deadline = None;

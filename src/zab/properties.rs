@@ -35,6 +35,23 @@ pub fn settled_leader(sim: &Simulator<ZkServer>) -> Option<Sid> {
     all_follow.then_some(leader_id)
 }
 
+/// The leader of a healthy ensemble: exactly one running server leads an established epoch, and
+/// it with its synced followers forms a quorum. This is what ZooKeeper promises once a quorum is
+/// up and connected. It does not promise that *every* server joins: a server whose acceptedEpoch
+/// is ahead of the leader's epoch (it accepted a LEADERINFO from a leader that never got
+/// established) is refused by `Learner.registerWithLeader` ("Leaders epoch, X is less than
+/// accepted epoch, Y") until the leadership changes, exactly as in ZooKeeper.
+pub fn quorum_leader(sim: &Simulator<ZkServer>, quorum: &super::vote::QuorumMaj) -> Option<Sid> {
+    let up: Vec<&ZkServer> = sim.ids().into_iter().filter_map(|id| sim.node(id)).collect();
+    let leaders: Vec<&&ZkServer> = up.iter().filter(|s| s.established_epoch().is_some()).collect();
+    let [leader] = leaders.as_slice() else { return None };
+    let leader_id = crate::sim::Process::id(**leader);
+    let mut backing: Vec<Sid> =
+        up.iter().filter(|s| s.synced_leader() == Some(leader_id)).map(|s| crate::sim::Process::id(*s)).collect();
+    backing.push(leader_id);
+    quorum.contains_quorum(&backing).then_some(leader_id)
+}
+
 /// How many times a leader was established.
 pub fn leader_changes(events: &[Emitted<ZkEvent>]) -> usize {
     events.iter().filter(|e| matches!(e.event, ZkEvent::Established { .. })).count()
