@@ -10,6 +10,7 @@ pub mod live;
 pub mod scenario;
 pub mod sim;
 pub mod zab;
+pub mod zk;
 
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
