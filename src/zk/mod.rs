@@ -7,8 +7,10 @@
 pub mod acl;
 pub mod cli;
 pub mod path;
+pub mod local;
 pub mod tree;
 pub mod txn;
+pub mod watch;
 
 pub use tree::DataTree;
 pub use txn::*;
