@@ -36,6 +36,9 @@ pub enum ZkError {
     EphemeralOnLocalSession,
     NoWatcher,
     Throttled,
+    /// `Code.OK` (0) as a failed multi reports the ops *before* the failing one: an
+    /// `ErrorResult` whose code is 0, which kazoo raises as `RolledBackError`.
+    RolledBack,
 }
 
 impl ZkError {
@@ -68,6 +71,7 @@ impl ZkError {
             EphemeralOnLocalSession => -120,
             NoWatcher => -121,
             Throttled => -127,
+            RolledBack => 0,
         }
     }
 
@@ -100,6 +104,7 @@ impl ZkError {
             EphemeralOnLocalSession => "EPHEMERALONLOCALSESSION",
             NoWatcher => "NOWATCHER",
             Throttled => "THROTTLEDOP",
+            RolledBack => "OK",
         }
     }
 
@@ -132,6 +137,7 @@ impl ZkError {
             EphemeralOnLocalSession => "Ephemeral node on local session",
             NoWatcher => "No such watcher",
             Throttled => "Op throttled due to high load",
+            RolledBack => "ok",
         }
     }
 }
@@ -270,10 +276,25 @@ pub enum OpResult {
     Acl { acl: Vec<Acl>, stat: Stat },
     Count(i32),
     Paths(Vec<String>),
-    /// One result per op of a multi; on failure, the failing op's error and `RuntimeInconsistency`
-    /// for the ops that were rolled back (as ZooKeeper reports them).
+    /// One result per op of a multi. When the multi failed (`DataTree.processTxn`, `OpCode.multi`):
+    /// `RolledBack` (code 0) for the ops before the failing one, its own error for the failing
+    /// one, `RuntimeInconsistency` for the ops after it.
     Multi(Vec<Result<OpResult, ZkError>>),
     Done,
+}
+
+impl OpResult {
+    /// For a multi's results, the error of the failed op (the reply header's code, the first
+    /// non-zero one), or `None` if every op succeeded; `None` for any other result.
+    pub fn multi_error(&self) -> Option<ZkError> {
+        match self {
+            OpResult::Multi(results) => results.iter().find_map(|r| match r {
+                Err(e) if *e != ZkError::RolledBack => Some(*e),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A replicated state change. The leader stamps zxid and time; every replica applies it.
