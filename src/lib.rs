@@ -6,6 +6,7 @@
 //! Workers, the virtual network on the main thread) and `ui` (the Yew page).
 
 pub mod cli;
+pub mod ensemble;
 pub mod live;
 pub mod scenario;
 pub mod sim;

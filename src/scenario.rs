@@ -4,7 +4,10 @@
 //! `zkspark sim` CLI and the browser tests.
 
 use crate::sim::{LinkConfig, Millis, Network, NodeId, Rng, Simulator};
-use crate::zab::properties::{at_most_one_leader_per_epoch, leader_changes, quorum_leader, settled_leader};
+use crate::zab::properties::{
+    at_most_one_leader_per_epoch, committed_survive, history_agreement, leader_changes, quorum_leader,
+    replicas_agree, settled_leader,
+};
 use crate::zab::{QuorumMaj, ServerState, ZkCommand, ZkConfig, ZkServer};
 use serde::Serialize;
 
@@ -39,6 +42,11 @@ impl ScenarioOptions {
 /// dead leader within initLimit ticks (20 s), LOOKING servers re-send after at most
 /// maxNotificationInterval (60 s), and discovery plus sync take a few round trips.
 pub const LIVENESS_BUDGET_MS: Millis = 120_000;
+
+/// After the healed ensemble's last write, how long every synced follower has to apply it: a
+/// follower the leader dropped during the faults still believes it is synced until its read
+/// times out (syncLimit ticks, 10 s), then rejoins and syncs.
+pub const CATCH_UP_MS: Millis = 30_000;
 
 /// One line of the CLI's output.
 #[derive(Clone, Debug, Serialize)]
@@ -184,7 +192,14 @@ pub fn run(opts: &ScenarioOptions) -> Report {
                 sim.restart(id);
             }
         }
-        run_until_quorum_leader(&mut sim, opts.liveness_budget_ms)
+        let settled = run_until_quorum_leader(&mut sim, opts.liveness_budget_ms);
+        // A last write through the healed ensemble, then time for every follower to apply it.
+        if let Some(leader) = quorum_leader(&sim, &QuorumMaj::new(sim.ids())) {
+            sim.command(leader, ZkCommand::Write);
+            let until = sim.now() + CATCH_UP_MS;
+            sim.run_until(until);
+        }
+        settled
     } else {
         let settled = run_until_quorum_leader(&mut sim, opts.duration_ms);
         sim.run_until(opts.duration_ms);
@@ -199,6 +214,38 @@ fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: O
         violations.push(e);
     }
     let leader = quorum_leader(sim, &QuorumMaj::new(sim.ids()));
+    let caught_up: Vec<&ZkServer> = sim
+        .ids()
+        .into_iter()
+        .filter_map(|id| sim.node(id))
+        .filter(|s| leader.is_some() && (s.established_epoch().is_some() || s.synced_leader() == leader))
+        .collect();
+    match history_agreement(sim.events()) {
+        Ok(edges) => {
+            let last: Vec<(NodeId, crate::zab::Zxid)> =
+                caught_up.iter().map(|s| (crate::sim::Process::id(*s), s.last_applied())).collect();
+            if let Err(e) = committed_survive(sim.events(), &edges, &last) {
+                violations.push(e);
+            }
+        }
+        Err(e) => violations.push(e),
+    }
+    if let Err(e) = replicas_agree(&caught_up) {
+        violations.push(e);
+    }
+    if opts.faults {
+        let lead_at = leader.and_then(|l| sim.node(l)).map(|s| s.last_applied());
+        for s in &caught_up {
+            if Some(s.last_applied()) != lead_at {
+                violations.push(format!(
+                    "server {} is synced but applied only up to {} while the leader is at {:?}",
+                    crate::sim::Process::id(*s),
+                    s.last_applied(),
+                    lead_at.map(|z| z.to_string())
+                ));
+            }
+        }
+    }
     if settled_after_ms.is_none() {
         let budget = if opts.faults { opts.liveness_budget_ms } else { opts.duration_ms };
         violations.push(format!("no quorum-backed leader within {budget} ms of a healthy, connected quorum"));

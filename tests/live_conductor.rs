@@ -28,8 +28,10 @@ impl FakePage {
         self.dispatch(posts);
     }
 
-    fn dispatch(&mut self, mut posts: Vec<Post>) {
-        while let Some(post) = posts.pop() {
+    /// Posts reach each worker in the order they were made, as `postMessage` guarantees.
+    fn dispatch(&mut self, posts: Vec<Post>) {
+        let mut posts: std::collections::VecDeque<Post> = posts.into();
+        while let Some(post) = posts.pop_front() {
             let Some((generation, worker)) = self.workers.get_mut(&post.sid) else { continue };
             if *generation != post.generation {
                 continue;

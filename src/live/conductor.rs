@@ -151,6 +151,8 @@ pub struct Conductor {
     log: VecDeque<LogEntry>,
     log_seq: u64,
     stats: Stats,
+    /// What servers said to client connections, for the page's clients to collect.
+    client_inbox: Vec<(Sid, crate::zab::clients::ClientConn, crate::zab::clients::ClientResp)>,
 }
 
 impl Conductor {
@@ -174,6 +176,7 @@ impl Conductor {
             log: VecDeque::new(),
             log_seq: 0,
             stats: Stats::default(),
+            client_inbox: Vec::new(),
         };
         for sid in 1..=n {
             c.nodes.insert(
@@ -318,6 +321,7 @@ impl Conductor {
                 Effect::Persist { file, contents } => {
                     self.nodes.get_mut(&sid).expect("known").disk.write(&file, contents)
                 }
+                Effect::Remove { file } => self.nodes.get_mut(&sid).expect("known").disk.remove(&file),
                 Effect::Event(event) => self.log_event(sid, event),
             }
         }
@@ -430,13 +434,22 @@ impl Conductor {
                 None => (LogKind::State, format!("{to}: {reason}")),
             },
             ZkEvent::EpochProposed { epoch } => (LogKind::Zab, format!("proposes epoch {epoch}")),
-            ZkEvent::Established { epoch, quorum } => {
+            ZkEvent::Established { epoch, quorum, .. } => {
                 self.stats.leaders_established += 1;
                 (LogKind::State, format!("established as leader of epoch {epoch} with quorum {quorum:?}"))
             }
             ZkEvent::Synced { leader, epoch } => (LogKind::Zab, format!("synced with leader {leader} (epoch {epoch})")),
             ZkEvent::Wrote { zxid } => (LogKind::Client, format!("write stamped zxid {zxid}")),
             ZkEvent::WriteIgnored { reason } => (LogKind::Client, format!("write ignored: {reason}")),
+            ZkEvent::Applied { .. } => return, // one per txn per server: shown in the cards instead
+            ZkEvent::Committed { zxid, .. } => (LogKind::Zab, format!("committed {zxid}")),
+            ZkEvent::SyncMode { learner, mode, detail } => (LogKind::Zab, format!("syncs {learner} with {mode}: {detail}")),
+            ZkEvent::Snapshot { zxid } => (LogKind::Zab, format!("took a snapshot at {zxid}")),
+            ZkEvent::SessionExpiring { session } => (LogKind::Client, format!("session 0x{session:x} expired")),
+            ZkEvent::Client { conn, resp } => {
+                self.client_inbox.push((sid, conn, resp));
+                return;
+            }
         };
         self.log(kind, sid, None, text);
     }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!   host ──start / message(from, msg) / wake / command──▶ node
-//!   host ◀── Effect::{Send, WakeAt, Persist, Event} ──── node
+//!   host ◀── Effect::{Send, WakeAt, Persist, Remove, Event} ──── node
 //! ```
 //!
 //! A node is a deterministic state machine: it never reads a clock (the host passes virtual
@@ -34,6 +34,15 @@ impl Disk {
     pub fn write(&mut self, name: &str, contents: String) {
         self.files.insert(name.to_string(), contents);
     }
+
+    pub fn remove(&mut self, name: &str) {
+        self.files.remove(name);
+    }
+
+    /// Files whose names start with `prefix`, in name order.
+    pub fn list<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.files.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.as_str(), v.as_str()))
+    }
 }
 
 /// What a node asks its host to do.
@@ -45,6 +54,8 @@ pub enum Effect<M, E> {
     WakeAt(Millis),
     /// Write a file on the node's disk; it is durable once the effect is drained.
     Persist { file: String, contents: String },
+    /// Delete a file from the node's disk (a purged log segment, a truncated txn).
+    Remove { file: String },
     /// Something the UI and the tests may want to know about (state changes, decisions).
     Event(E),
 }

@@ -244,6 +244,10 @@ impl<P: Process> Simulator<P> {
                     self.trace.record(format_args!("{} persist {id} {file}", self.now));
                     self.nodes.get_mut(&id).expect("node vanished").disk.write(&file, contents);
                 }
+                Effect::Remove { file } => {
+                    self.trace.record(format_args!("{} remove {id} {file}", self.now));
+                    self.nodes.get_mut(&id).expect("node vanished").disk.remove(&file);
+                }
                 Effect::Event(event) => {
                     self.trace.record(format_args!("{} event {id} {event:?}", self.now));
                     self.events.push(Emitted { at: self.now, node: id, event });

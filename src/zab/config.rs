@@ -22,6 +22,16 @@ pub struct ZkConfig {
     pub max_notification_interval_ms: Millis,
     /// Pause between a learner's connection attempts (`Learner.connectToLeader`: 1000 ms).
     pub connect_retry_ms: Millis,
+    /// `snapCount`: txns between snapshots. ZooKeeper's default is 100 000; the playground
+    /// uses 100 so snapshots, log purges and SNAP syncs happen where you can see them.
+    pub snap_count: u32,
+    /// `znode.container.checkIntervalMs` (60 000 ms): how often the leader reaps empty
+    /// containers and expired TTL nodes.
+    pub container_check_ms: Millis,
+    /// Negotiated session timeouts are clamped to [2, 20] ticks (`minSessionTimeout`,
+    /// `maxSessionTimeout` defaults).
+    pub min_session_ticks: u64,
+    pub max_session_ticks: u64,
 }
 
 impl ZkConfig {
@@ -36,6 +46,10 @@ impl ZkConfig {
             min_notification_interval_ms: 200,
             max_notification_interval_ms: 60_000,
             connect_retry_ms: 1000,
+            snap_count: 100,
+            container_check_ms: 60_000,
+            min_session_ticks: 2,
+            max_session_ticks: 20,
         }
     }
 
@@ -45,6 +59,13 @@ impl ZkConfig {
 
     pub fn init_timeout_ms(&self) -> Millis {
         self.tick_time_ms * self.init_limit
+    }
+
+    /// `ZooKeeperServer`'s session timeout negotiation.
+    pub fn negotiate_session_timeout(&self, requested_ms: u32) -> u32 {
+        let lo = self.tick_time_ms * self.min_session_ticks;
+        let hi = self.tick_time_ms * self.max_session_ticks;
+        u64::from(requested_ms).clamp(lo, hi) as u32
     }
 
     pub fn sync_timeout_ms(&self) -> Millis {

@@ -17,8 +17,10 @@ use super::config::ZkConfig;
 use super::messages::{ConnId, ZabMsg};
 use super::server::{Out, Role, ZabPhase, ZkEvent, ZkServer};
 use super::vote::Sid;
+use super::storage::Snapshot;
 use super::zxid::Zxid;
 use crate::sim::{Effect, Millis};
+use crate::zk::Txn;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LearnerPhase {
@@ -36,6 +38,13 @@ pub struct FollowerState {
     /// When the leader's silence ends this follower's allegiance.
     read_deadline: Millis,
     next_connect_retry: Option<Millis>,
+    /// DIFF, TRUNC or SNAP received.
+    got_sync: bool,
+    /// Proposals that came between the sync data and NEWLEADER: logged at NEWLEADER, as
+    /// `Learner.syncWithLeader` holds them in `packetsNotCommitted`.
+    pending: Vec<Txn>,
+    /// NEWLEADER received: proposals are logged and acked as they come.
+    newleader: bool,
 }
 
 impl FollowerState {
@@ -46,7 +55,19 @@ impl FollowerState {
             phase: LearnerPhase::Connecting,
             read_deadline: now + config.init_timeout_ms(),
             next_connect_retry: Some(now + config.connect_retry_ms),
+            got_sync: false,
+            pending: Vec::new(),
+            newleader: false,
         }
+    }
+
+    /// Whether proposals and commits flow to this learner's log and tree.
+    fn streaming(&self) -> bool {
+        self.newleader || self.phase == LearnerPhase::Synced
+    }
+
+    pub fn conn_id(&self) -> ConnId {
+        self.conn
     }
 
     pub fn is_synced(&self) -> bool {
@@ -73,7 +94,12 @@ impl ZkServer {
 
     fn send_follower_info(&mut self, out: &mut Out) {
         let (leader, conn) = (follower(&mut self.role).leader, follower(&mut self.role).conn);
-        let msg = ZabMsg::FollowerInfo { conn, accepted_epoch: self.accepted_epoch, last_zxid: self.last_zxid };
+        let msg = ZabMsg::FollowerInfo {
+            conn,
+            accepted_epoch: self.accepted_epoch,
+            last_zxid: self.db.last_logged(),
+            history: self.db.history_summary(),
+        };
         self.send(leader, msg, out);
     }
 
@@ -92,10 +118,17 @@ impl ZkServer {
         }
         match msg {
             ZabMsg::LeaderInfo { new_epoch, .. } => self.handle_leader_info(now, new_epoch, out),
-            ZabMsg::NewLeader { zxid, .. } => self.handle_new_leader(zxid, out),
+            ZabMsg::NewLeader { zxid, .. } => self.handle_new_leader(now, zxid, out),
             ZabMsg::UpToDate { .. } => self.handle_up_to_date(now, out),
-            ZabMsg::Ping { conn } => self.send(from, ZabMsg::Ping { conn }, out),
-            ZabMsg::Proposal { zxid, .. } => self.handle_proposal(zxid, out),
+            ZabMsg::Ping { conn, proposed, committed, .. } => self.handle_ping(now, conn, proposed, committed, out),
+            ZabMsg::Diff { txns, committed, .. } => self.handle_sync_data(now, None, txns, committed, out),
+            ZabMsg::Trunc { zxid, txns, committed, .. } => {
+                self.handle_sync_data(now, Some(zxid), txns, committed, out)
+            }
+            ZabMsg::Snap { snapshot, .. } => self.handle_snap(*snapshot, out),
+            ZabMsg::Proposal { txn, .. } => self.handle_proposal(now, txn, out),
+            ZabMsg::Commit { zxid, .. } => self.handle_commit(now, zxid, out),
+            ZabMsg::SyncReply { session, cxid, .. } => self.sync_done(session, cxid, out),
             _ => {}
         }
     }
@@ -120,18 +153,38 @@ impl ZkServer {
         f.phase = LearnerPhase::Syncing;
         f.next_connect_retry = None;
         let (leader, conn) = (f.leader, f.conn);
-        self.send(leader, ZabMsg::AckEpoch { conn, current_epoch, last_zxid: self.last_zxid }, out);
+        self.send(leader, ZabMsg::AckEpoch { conn, current_epoch, last_zxid: self.db.last_logged() }, out);
     }
 
-    fn handle_new_leader(&mut self, zxid: Zxid, out: &mut Out) {
-        if follower(&mut self.role).phase != LearnerPhase::Syncing {
+    fn handle_new_leader(&mut self, now: Millis, zxid: Zxid, out: &mut Out) {
+        let f = follower(&mut self.role);
+        if f.phase != LearnerPhase::Syncing {
             return;
         }
+        if !f.got_sync {
+            let reason = "NEWLEADER before DIFF/TRUNC/SNAP: lost packets from the leader".to_string();
+            self.become_looking(now, reason, out);
+            return;
+        }
+        if f.newleader {
+            return; // a duplicate
+        }
+        f.newleader = true;
+        let pending = std::mem::take(&mut f.pending);
         if self.current_epoch != zxid.epoch() {
             self.set_current_epoch(zxid.epoch(), out);
         }
+        let last_pending = pending.last().map(|t| t.zxid);
+        for txn in pending {
+            if txn.zxid > self.db.last_logged() {
+                self.db.append(txn, out);
+            }
+        }
         let (leader, conn) = (follower(&mut self.role).leader, follower(&mut self.role).conn);
         self.send(leader, ZabMsg::Ack { conn, zxid }, out);
+        if let Some(z) = last_pending {
+            self.send(leader, ZabMsg::Ack { conn, zxid: z }, out);
+        }
     }
 
     fn handle_up_to_date(&mut self, now: Millis, out: &mut Out) {
@@ -150,13 +203,104 @@ impl ZkServer {
         out.push(Effect::Event(ZkEvent::Synced { leader, epoch }));
     }
 
-    fn handle_proposal(&mut self, zxid: Zxid, out: &mut Out) {
-        if !follower(&mut self.role).is_synced() || zxid <= self.last_zxid {
-            return; // not serving yet, or a duplicate
+    /// DIFF or TRUNC (`Learner.syncWithLeader`): drop what the leader never had, log what we
+    /// lack, apply everything up to the leader's commit point.
+    fn handle_sync_data(&mut self, now: Millis, trunc: Option<Zxid>, txns: Vec<Txn>, committed: Zxid, out: &mut Out) {
+        let f = follower(&mut self.role);
+        if f.phase != LearnerPhase::Syncing || f.got_sync {
+            return;
         }
-        self.log_zxid(zxid, out);
+        f.got_sync = true;
+        if let Some(zxid) = trunc {
+            self.db.truncate(zxid, out);
+        }
+        for txn in txns {
+            if txn.zxid > self.db.last_logged() {
+                self.db.append(txn, out);
+            }
+        }
+        let upto = committed.min(self.db.last_logged());
+        let applied = self.db.commit_up_to(upto, out);
+        self.on_applied(now, applied, out);
+    }
+
+    fn handle_snap(&mut self, snapshot: Snapshot, out: &mut Out) {
+        let f = follower(&mut self.role);
+        if f.phase != LearnerPhase::Syncing || f.got_sync {
+            return;
+        }
+        f.got_sync = true;
+        self.db.install(snapshot, out);
+    }
+
+    /// A heartbeat: echo it with our touched sessions and last logged zxid; catch up on a lost
+    /// COMMIT; a proposal we never got means the stream lost packets.
+    fn handle_ping(&mut self, now: Millis, conn: ConnId, proposed: Zxid, committed: Zxid, out: &mut Out) {
+        let f = follower(&mut self.role);
+        let (leader, streaming) = (f.leader, f.streaming());
+        if streaming {
+            if proposed > self.db.last_logged() {
+                let reason = format!(
+                    "leader proposed up to {proposed} but the last proposal received is {}: lost packets from the leader",
+                    self.db.last_logged()
+                );
+                self.become_looking(now, reason, out);
+                return;
+            }
+            if committed > self.db.last_applied() {
+                let applied = self.db.commit_up_to(committed, out);
+                self.on_applied(now, applied, out);
+            }
+        }
+        let sessions = self.clients.take_touched();
+        let proposed = if streaming { self.db.last_logged() } else { Zxid::ZERO };
+        self.send(leader, ZabMsg::Ping { conn, sessions, proposed, committed: Zxid::ZERO }, out);
+    }
+
+    /// A PROPOSAL: log it and ACK. Proposals come in zxid order over one connection; a gap
+    /// means packets were lost, which on TCP means the connection broke: look again.
+    fn handle_proposal(&mut self, now: Millis, txn: Txn, out: &mut Out) {
+        let f = follower(&mut self.role);
+        if !f.got_sync {
+            return;
+        }
+        let last = f.pending.last().map_or(self.db.last_logged(), |t| t.zxid);
+        let zxid = txn.zxid;
+        if zxid > last {
+            let next = if zxid.epoch() == last.epoch() { zxid.counter() == last.counter() + 1 } else { zxid.counter() == 1 };
+            if !next {
+                let reason = format!("Got zxid {zxid} expected the one after {last}: lost packets from the leader");
+                self.become_looking(now, reason, out);
+                return;
+            }
+            let f = follower(&mut self.role);
+            if !f.streaming() {
+                f.pending.push(txn);
+                return;
+            }
+            self.db.append(txn, out);
+        }
+        if !follower(&mut self.role).streaming() {
+            return;
+        }
         let (leader, conn) = (follower(&mut self.role).leader, follower(&mut self.role).conn);
         self.send(leader, ZabMsg::Ack { conn, zxid }, out);
+    }
+
+    /// A COMMIT: apply every logged proposal up to it.
+    fn handle_commit(&mut self, now: Millis, zxid: Zxid, out: &mut Out) {
+        let f = follower(&mut self.role);
+        if !f.streaming() || zxid <= self.db.last_applied() {
+            return;
+        }
+        if zxid > self.db.last_logged() {
+            let reason = format!("Committing zxid {zxid} but the last logged is {}", self.db.last_logged());
+            self.become_looking(now, reason, out);
+            return;
+        }
+        let applied = self.db.commit_up_to(zxid, out);
+        self.on_applied(now, applied, out);
+        self.db.maybe_snapshot(out);
     }
 
     pub(super) fn tick_following(&mut self, now: Millis, out: &mut Out) {
@@ -181,17 +325,7 @@ impl ZkServer {
 
 /// The connection a quorum packet belongs to.
 pub(super) fn conn_of(msg: &ZabMsg) -> Option<ConnId> {
-    match msg {
-        ZabMsg::Notification(_) => None,
-        ZabMsg::FollowerInfo { conn, .. }
-        | ZabMsg::LeaderInfo { conn, .. }
-        | ZabMsg::AckEpoch { conn, .. }
-        | ZabMsg::NewLeader { conn, .. }
-        | ZabMsg::Ack { conn, .. }
-        | ZabMsg::UpToDate { conn }
-        | ZabMsg::Ping { conn }
-        | ZabMsg::Proposal { conn, .. } => Some(*conn),
-    }
+    msg.conn()
 }
 
 /// The FOLLOWING role's state; asking for it in another role is a bug.

@@ -16,6 +16,7 @@ use super::server::{Out, Role, ZabPhase, ZkEvent, ZkServer};
 use super::vote::Sid;
 use super::zxid::Zxid;
 use crate::sim::{Effect, Millis};
+use crate::zk::{Op, SessionId, Txn, TxnKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,6 +45,18 @@ struct Learner {
     conn: ConnId,
     stage: LearnerStage,
     last_heard: Millis,
+    /// The learner's history summary from FOLLOWERINFO: its oldest diffable zxid, then the
+    /// last zxid of each epoch in its log.
+    history: Vec<Zxid>,
+}
+
+/// Who waits for a sync: a client of ours, or a learner's client.
+#[derive(Clone, Copy, Debug)]
+struct SyncWaiter {
+    after: Zxid,
+    learner: Option<(Sid, ConnId)>,
+    session: SessionId,
+    cxid: u32,
 }
 
 pub struct LeaderState {
@@ -61,6 +74,14 @@ pub struct LeaderState {
     next_half_tick: Millis,
     tick_skip: bool,
     zxid_counter: u32,
+    /// Proposals not yet committed, with who acked each (the leader acks its own).
+    outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    syncs: Vec<SyncWaiter>,
+    /// `SessionTrackerImpl`: when each live session expires unless touched.
+    session_expiry: BTreeMap<SessionId, (u32, Millis)>,
+    closing: BTreeSet<SessionId>,
+    next_reap: Millis,
+    writes: u64,
 }
 
 impl LeaderState {
@@ -68,7 +89,7 @@ impl LeaderState {
         LeaderState {
             phase: LeaderPhase::Discovery,
             new_epoch: None,
-            summary: (server.current_epoch, server.last_zxid),
+            summary: (server.current_epoch, server.db.last_logged()),
             connecting: BTreeMap::from([(server.sid, server.accepted_epoch)]),
             epoch_acks: BTreeSet::from([server.sid]),
             newleader_acks: BTreeSet::from([server.sid]),
@@ -77,7 +98,23 @@ impl LeaderState {
             next_half_tick: now + server.config.tick_time_ms / 2,
             tick_skip: true,
             zxid_counter: 0,
+            outstanding: BTreeMap::new(),
+            syncs: Vec::new(),
+            session_expiry: BTreeMap::new(),
+            closing: BTreeSet::new(),
+            next_reap: now + server.config.container_check_ms,
+            writes: 0,
         }
+    }
+
+    /// Proposals in flight and the servers that acked each (for the UI).
+    pub fn pipeline(&self) -> Vec<(Zxid, Vec<Sid>)> {
+        self.outstanding.iter().map(|(&z, acks)| (z, acks.iter().copied().collect())).collect()
+    }
+
+    /// Learners that receive proposals and commits: those already sent their sync data.
+    fn forwarding(&self) -> Vec<(Sid, ConnId)> {
+        self.learners.iter().filter(|(_, x)| x.stage >= LearnerStage::NewLeaderSent).map(|(&s, x)| (s, x.conn)).collect()
     }
 
     pub fn is_established(&self) -> bool {
@@ -112,12 +149,16 @@ impl LeaderState {
 
 impl ZkServer {
     pub(super) fn start_leading(&mut self, now: Millis, out: &mut Out) {
+        // `Leader.lead` starts with `zk.loadData()`: everything in our log is our history.
+        let last = self.db.last_logged();
+        let applied = self.db.commit_up_to(last, out);
+        self.on_applied(now, applied, out);
         self.try_propose_epoch(now, out); // a one-server ensemble is its own quorum
     }
 
     pub(super) fn step_leading(&mut self, now: Millis, from: Sid, msg: ZabMsg, out: &mut Out) {
-        if let ZabMsg::FollowerInfo { conn, accepted_epoch, .. } = msg {
-            self.handle_follower_info(now, from, conn, accepted_epoch, out);
+        if let ZabMsg::FollowerInfo { conn, accepted_epoch, history, .. } = msg {
+            self.handle_follower_info(now, from, conn, accepted_epoch, history, out);
             return;
         }
         let Some(learner) = leader(&mut self.role).learners.get_mut(&from) else { return };
@@ -129,18 +170,41 @@ impl ZkServer {
             ZabMsg::AckEpoch { current_epoch, last_zxid, .. } => {
                 self.handle_ack_epoch(now, from, current_epoch, last_zxid, out)
             }
-            ZabMsg::Ack { zxid, .. } => self.handle_ack(now, from, zxid, out),
-            _ => {} // PING echoes only refresh last_heard
+            ZabMsg::Ack { zxid, .. } if zxid.counter() == 0 => self.handle_ack(now, from, zxid, out),
+            ZabMsg::Ack { zxid, .. } => self.handle_proposal_ack(now, from, zxid, out),
+            ZabMsg::Request { session, cxid, kind, .. } => {
+                if self.established_epoch().is_some() {
+                    self.propose(now, session, cxid, kind, out);
+                }
+            }
+            ZabMsg::Sync { conn, session, cxid } => self.leader_sync(now, Some((from, conn)), session, cxid, out),
+            ZabMsg::Ping { sessions, proposed, .. } => {
+                for s in sessions {
+                    self.touch_session(now, s);
+                }
+                if proposed > Zxid::ZERO {
+                    self.handle_proposal_ack(now, from, proposed, out);
+                }
+            }
+            _ => {}
         }
     }
 
     /// A learner connects (or retries): remember its accepted epoch while the new epoch is
     /// still open, and tell it the epoch once there is one.
-    fn handle_follower_info(&mut self, now: Millis, from: Sid, conn: ConnId, accepted_epoch: u32, out: &mut Out) {
+    fn handle_follower_info(
+        &mut self,
+        now: Millis,
+        from: Sid,
+        conn: ConnId,
+        accepted_epoch: u32,
+        history: Vec<Zxid>,
+        out: &mut Out,
+    ) {
         let l = leader(&mut self.role);
         let retry_of_known_conn = l.learners.get(&from).is_some_and(|x| x.conn == conn);
         if !retry_of_known_conn {
-            l.learners.insert(from, Learner { conn, stage: LearnerStage::Connected, last_heard: now });
+            l.learners.insert(from, Learner { conn, stage: LearnerStage::Connected, last_heard: now, history });
             if l.phase == LeaderPhase::Discovery {
                 l.connecting.insert(from, accepted_epoch);
             }
@@ -229,12 +293,40 @@ impl ZkServer {
         self.try_establish(now, out);
     }
 
+    /// `LearnerHandler.syncFollower` then NEWLEADER: the learner's missing history (DIFF,
+    /// TRUNC+DIFF or SNAP), the proposals still in flight, then NEWLEADER.
     fn send_new_leader(&mut self, sid: Sid, out: &mut Out) {
+        let committed = self.db.last_applied();
         let l = leader(&mut self.role);
         let zxid = Zxid::new(l.new_epoch.expect("epoch proposed"), 0);
         let learner = l.learners.get_mut(&sid).expect("known learner");
         learner.stage = LearnerStage::NewLeaderSent;
         let conn = learner.conn;
+        let peer_history = learner.history.clone();
+        let in_flight: Vec<Zxid> = l.outstanding.keys().copied().collect();
+        let peer_last = peer_history.iter().copied().max().unwrap_or(Zxid::ZERO);
+        let common = super::storage::common_point(&peer_history, &self.db.history_summary());
+        let diffable = common.and_then(|t| self.db.txns_after(t, committed).map(|txns| (t, txns)));
+        let (mode, detail, msg) = match diffable {
+            Some((t, txns)) if t == peer_last => {
+                let detail = format!("learner at {peer_last}, sending {} committed txn(s) up to {committed}", txns.len());
+                ("DIFF", detail, ZabMsg::Diff { conn, txns, committed })
+            }
+            Some((t, txns)) => {
+                let detail = format!("learner at {peer_last} diverged after {t}: truncate, then {} txn(s)", txns.len());
+                ("TRUNC", detail, ZabMsg::Trunc { conn, zxid: t, txns, committed })
+            }
+            None => {
+                let detail = format!("learner at {peer_last} is older than the log kept here: sending the tree at {committed}");
+                ("SNAP", detail, ZabMsg::Snap { conn, snapshot: Box::new(self.db.snapshot()) })
+            }
+        };
+        out.push(Effect::Event(ZkEvent::SyncMode { learner: sid, mode: mode.into(), detail }));
+        self.send(sid, msg, out);
+        for z in in_flight {
+            let txn = self.db.logged(z).expect("outstanding proposals are logged").clone();
+            self.send(sid, ZabMsg::Proposal { conn, txn }, out);
+        }
         self.send(sid, ZabMsg::NewLeader { conn, zxid }, out);
     }
 
@@ -270,7 +362,13 @@ impl ZkServer {
             l.learners.iter().filter(|(_, x)| x.stage == LearnerStage::NewLeaderAcked).map(|(&s, _)| s).collect();
         // ZOOKEEPER-1732 (Leader.startZkServer's updateElectionVote), as followers do on UPTODATE.
         self.current_vote.peer_epoch = epoch;
-        out.push(Effect::Event(ZkEvent::Established { epoch, quorum }));
+        // The leader's SessionTracker starts every known session afresh.
+        let sessions: Vec<(SessionId, u32)> = self.db.tree.sessions().iter().map(|(&s, &t)| (s, t)).collect();
+        let l = leader(&mut self.role);
+        for (s, t) in sessions {
+            l.session_expiry.insert(s, (t, now + u64::from(t)));
+        }
+        out.push(Effect::Event(ZkEvent::Established { epoch, quorum, history: self.db.last_applied() }));
         for sid in ready {
             self.send_up_to_date(sid, out);
         }
@@ -316,30 +414,165 @@ impl ZkServer {
             l.tick_skip = !l.tick_skip;
         }
         let pings: Vec<(Sid, ConnId)> = leader(&mut self.role).learners.iter().map(|(&s, x)| (s, x.conn)).collect();
+        let (proposed, committed) = (self.db.last_logged(), self.db.last_applied());
         for (sid, conn) in pings {
-            self.send(sid, ZabMsg::Ping { conn }, out);
+            self.send(sid, ZabMsg::Ping { conn, sessions: Vec::new(), proposed, committed }, out);
+        }
+        if self.established_epoch().is_some() {
+            self.expire_sessions(now, out);
+            self.reap_containers(now, out);
         }
     }
 
-    /// A client write: the established leader stamps the next zxid and sends the proposal to
-    /// its synced followers.
-    pub(super) fn client_write(&mut self, _now: Millis, out: &mut Out) {
-        let l = match &mut self.role {
-            Role::Leading(l) if l.is_established() => l,
+    /// A load-generator write: the established leader proposes a setData on `/`.
+    pub(super) fn client_write(&mut self, now: Millis, out: &mut Out) {
+        let writes = match &mut self.role {
+            Role::Leading(l) if l.is_established() => {
+                l.writes += 1;
+                l.writes
+            }
             _ => {
                 let reason = format!("server is {}, not an active leader", self.state());
                 out.push(Effect::Event(ZkEvent::WriteIgnored { reason }));
                 return;
             }
         };
+        let op = Op::SetData { path: "/".into(), data: format!("write {writes}").into_bytes(), version: -1 };
+        self.propose(now, 0, 0, TxnKind::Op { op, auth: Vec::new() }, out);
+    }
+
+    /// `ProposalRequestProcessor`: stamp the next zxid, log it, send PROPOSAL to the learners.
+    pub(super) fn propose(&mut self, now: Millis, session: SessionId, cxid: u32, kind: TxnKind, out: &mut Out) {
+        let me = self.sid;
+        let l = match &mut self.role {
+            Role::Leading(l) if l.is_established() => l,
+            _ => return,
+        };
         l.zxid_counter += 1;
         let zxid = Zxid::new(l.new_epoch.expect("established"), l.zxid_counter);
-        let targets: Vec<(Sid, ConnId)> =
-            l.learners.iter().filter(|(_, x)| x.stage == LearnerStage::Synced).map(|(&s, x)| (s, x.conn)).collect();
-        self.log_zxid(zxid, out);
+        l.outstanding.insert(zxid, BTreeSet::from([me]));
+        let targets = l.forwarding();
+        let txn = Txn { zxid, time: now, session, cxid, kind };
+        self.db.append(txn.clone(), out);
         out.push(Effect::Event(ZkEvent::Wrote { zxid }));
         for (sid, conn) in targets {
-            self.send(sid, ZabMsg::Proposal { conn, zxid }, out);
+            self.send(sid, ZabMsg::Proposal { conn, txn: txn.clone() }, out);
+        }
+        self.try_commit(now, out);
+    }
+
+    /// An ACK of proposal `zxid`. A learner logs proposals in order (a gap makes it
+    /// reconnect), so its ACK of `zxid` vouches for every earlier outstanding one too.
+    fn handle_proposal_ack(&mut self, now: Millis, from: Sid, zxid: Zxid, out: &mut Out) {
+        let l = leader(&mut self.role);
+        if l.learners.get(&from).is_none_or(|x| x.stage < LearnerStage::NewLeaderSent) {
+            return;
+        }
+        for (_, acks) in l.outstanding.range_mut(..=zxid) {
+            acks.insert(from);
+        }
+        self.try_commit(now, out);
+    }
+
+    /// `Leader.tryToCommit`: commit, in zxid order, every proposal a quorum has logged.
+    fn try_commit(&mut self, now: Millis, out: &mut Out) {
+        loop {
+            let l = leader(&mut self.role);
+            let Some((&zxid, acks)) = l.outstanding.first_key_value() else { break };
+            if !self.config.quorum.contains_quorum(acks.iter()) {
+                break;
+            }
+            l.outstanding.remove(&zxid);
+            let targets = l.forwarding();
+            for (sid, conn) in targets {
+                self.send(sid, ZabMsg::Commit { conn, zxid }, out);
+            }
+            let applied = self.db.commit_up_to(zxid, out);
+            out.push(Effect::Event(ZkEvent::Committed { zxid, chain: self.db.chain() }));
+            self.on_applied(now, applied, out);
+            self.db.maybe_snapshot(out);
+        }
+        self.release_syncs(out);
+    }
+
+    /// `Leader.processSync`: answer once every proposal made before the sync is committed.
+    pub(super) fn leader_sync(
+        &mut self,
+        _now: Millis,
+        learner: Option<(Sid, ConnId)>,
+        session: SessionId,
+        cxid: u32,
+        out: &mut Out,
+    ) {
+        let l = leader(&mut self.role);
+        let after = l.outstanding.keys().next_back().copied().unwrap_or(Zxid::ZERO);
+        l.syncs.push(SyncWaiter { after, learner, session, cxid });
+        self.release_syncs(out);
+    }
+
+    fn release_syncs(&mut self, out: &mut Out) {
+        let l = leader(&mut self.role);
+        let pending_from = l.outstanding.keys().next().copied();
+        let (ready, waiting): (Vec<SyncWaiter>, Vec<SyncWaiter>) =
+            l.syncs.drain(..).partition(|w| pending_from.is_none_or(|p| w.after < p));
+        l.syncs = waiting;
+        for w in ready {
+            match w.learner {
+                Some((sid, conn)) => self.send(sid, ZabMsg::SyncReply { conn, session: w.session, cxid: w.cxid }, out),
+                None => self.sync_done(w.session, w.cxid, out),
+            }
+        }
+    }
+
+    /// Session activity seen by the leader (its own clients, or learners' PINGs).
+    pub(super) fn touch_session(&mut self, now: Millis, session: SessionId) {
+        if let Role::Leading(l) = &mut self.role {
+            if let Some((timeout, expires)) = l.session_expiry.get_mut(&session) {
+                *expires = now + u64::from(*timeout);
+            }
+        }
+    }
+
+    pub(super) fn session_created(&mut self, now: Millis, session: SessionId, timeout_ms: u32) {
+        if let Role::Leading(l) = &mut self.role {
+            l.session_expiry.insert(session, (timeout_ms, now + u64::from(timeout_ms)));
+        }
+    }
+
+    pub(super) fn session_closed(&mut self, session: SessionId) {
+        if let Role::Leading(l) = &mut self.role {
+            l.session_expiry.remove(&session);
+            l.closing.remove(&session);
+        }
+    }
+
+    /// `SessionTrackerImpl.run`: a session unheard for its timeout is expired, and the leader
+    /// proposes closeSession (which deletes its ephemerals).
+    fn expire_sessions(&mut self, now: Millis, out: &mut Out) {
+        let l = leader(&mut self.role);
+        let expired: Vec<SessionId> = l
+            .session_expiry
+            .iter()
+            .filter(|(s, (_, at))| *at <= now && !l.closing.contains(s))
+            .map(|(&s, _)| s)
+            .collect();
+        for s in expired {
+            leader(&mut self.role).closing.insert(s);
+            out.push(Effect::Event(ZkEvent::SessionExpiring { session: s }));
+            self.propose(now, s, 0, TxnKind::CloseSession, out);
+        }
+    }
+
+    /// `ContainerManager.checkContainers`: delete empty containers and expired TTL nodes.
+    fn reap_containers(&mut self, now: Millis, out: &mut Out) {
+        let interval = self.config.container_check_ms;
+        let l = leader(&mut self.role);
+        if l.next_reap > now {
+            return;
+        }
+        l.next_reap = now + interval;
+        for path in self.db.tree.reapable(now) {
+            self.propose(now, 0, 0, TxnKind::DeleteContainer { path }, out);
         }
     }
 }

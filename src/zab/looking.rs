@@ -66,14 +66,14 @@ impl Election {
 
 impl ZkServer {
     fn init_proposal(&self) -> (Sid, Zxid, u32) {
-        (self.sid, self.last_zxid, self.current_epoch)
+        (self.sid, self.db.last_logged(), self.current_epoch)
     }
 
     /// Starts a new election round (`lookForLeader`'s prologue).
     pub(super) fn look_for_leader(&mut self, now: Millis, out: &mut Out) {
         self.logicalclock += 1;
         let mut election =
-            Election::new(self.sid, self.last_zxid, self.current_epoch, self.config.min_notification_interval_ms);
+            Election::new(self.sid, self.db.last_logged(), self.current_epoch, self.config.min_notification_interval_ms);
         election.poll_deadline = Some(now + election.not_timeout_ms);
         self.role = Role::Looking(election);
         self.send_notifications(out);
@@ -81,7 +81,7 @@ impl ZkServer {
 
     /// Leaves FOLLOWING or LEADING for a new election.
     pub(super) fn become_looking(&mut self, now: Millis, reason: String, out: &mut Out) {
-        let placeholder = Election::new(self.sid, self.last_zxid, self.current_epoch, 0);
+        let placeholder = Election::new(self.sid, self.db.last_logged(), self.current_epoch, 0);
         self.change_state(Role::Looking(placeholder), reason, out);
         self.look_for_leader(now, out);
     }

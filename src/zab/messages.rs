@@ -5,8 +5,10 @@
 //! Quorum packets carry `conn`, the id of the learner's connection: ZooKeeper runs each learner
 //! over its own TCP connection, and a packet from an older connection never reaches a newer one.
 
+use super::storage::Snapshot;
 use super::vote::Notification;
 use super::zxid::Zxid;
+use crate::zk::{SessionId, Txn, TxnKind};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -21,6 +23,10 @@ pub enum ZabMsg {
         conn: ConnId,
         accepted_epoch: u32,
         last_zxid: Zxid,
+        /// The learner's oldest diffable zxid and the last zxid of each epoch in its log, so the
+        /// leader finds exactly where the histories part (ZooKeeper sends only lastZxid and
+        /// assumes the rest; see `storage::common_point`).
+        history: Vec<Zxid>,
     },
     /// Leader → learner: the epoch the leader proposes for its reign.
     LeaderInfo {
@@ -49,15 +55,65 @@ pub enum ZabMsg {
     UpToDate {
         conn: ConnId,
     },
-    /// Leader → learner heartbeat, echoed back by the learner.
+    /// Leader → learner heartbeat, echoed back by the learner with the sessions its clients
+    /// touched since the last one (`LearnerSessionTracker`'s touch table).
     Ping {
         conn: ConnId,
+        sessions: Vec<SessionId>,
+        /// Leader → learner: the last zxid proposed and the last committed; learner → leader:
+        /// the last zxid logged. ZooKeeper relies on TCP never losing a packet; our links may,
+        /// so these let either side notice a lost PROPOSAL, ACK or COMMIT at the next
+        /// heartbeat (a lost proposal is treated like the broken connection TCP would report).
+        proposed: Zxid,
+        committed: Zxid,
     },
-    /// A write the leader stamped with the next zxid. Until replication lands it only advances
-    /// the learner's last zxid (so elections have histories to compare).
-    Proposal {
+    /// Synchronization: the committed txns the learner lacks (`Leader.DIFF`).
+    Diff {
+        conn: ConnId,
+        txns: Vec<Txn>,
+        /// The leader's last committed zxid: the learner applies what it has up to here.
+        committed: Zxid,
+    },
+    /// Synchronization: drop logged txns after `zxid`, then take `txns` (`Leader.TRUNC`).
+    Trunc {
         conn: ConnId,
         zxid: Zxid,
+        txns: Vec<Txn>,
+        committed: Zxid,
+    },
+    /// Synchronization: the leader's whole committed tree (`Leader.SNAP`).
+    Snap {
+        conn: ConnId,
+        snapshot: Box<Snapshot>,
+    },
+    /// A txn the leader stamped with the next zxid; learners log it and ACK.
+    Proposal {
+        conn: ConnId,
+        txn: Txn,
+    },
+    /// Every proposal up to `zxid` is committed: apply it.
+    Commit {
+        conn: ConnId,
+        zxid: Zxid,
+    },
+    /// Learner → leader: a client's write, forwarded (`Leader.REQUEST`).
+    Request {
+        conn: ConnId,
+        session: SessionId,
+        cxid: u32,
+        kind: TxnKind,
+    },
+    /// Learner → leader: a client's `sync`; the leader answers once what it has proposed so
+    /// far is committed (`Leader.SYNC`).
+    Sync {
+        conn: ConnId,
+        session: SessionId,
+        cxid: u32,
+    },
+    SyncReply {
+        conn: ConnId,
+        session: SessionId,
+        cxid: u32,
     },
 }
 
@@ -73,7 +129,36 @@ impl ZabMsg {
             ZabMsg::Ack { .. } => "ACK",
             ZabMsg::UpToDate { .. } => "UPTODATE",
             ZabMsg::Ping { .. } => "PING",
+            ZabMsg::Diff { .. } => "DIFF",
+            ZabMsg::Trunc { .. } => "TRUNC",
+            ZabMsg::Snap { .. } => "SNAP",
             ZabMsg::Proposal { .. } => "PROPOSAL",
+            ZabMsg::Commit { .. } => "COMMIT",
+            ZabMsg::Request { .. } => "REQUEST",
+            ZabMsg::Sync { .. } => "SYNC",
+            ZabMsg::SyncReply { .. } => "SYNC",
+        }
+    }
+
+    /// The learner connection a quorum packet belongs to (None for election notifications).
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            ZabMsg::Notification(_) => None,
+            ZabMsg::FollowerInfo { conn, .. }
+            | ZabMsg::LeaderInfo { conn, .. }
+            | ZabMsg::AckEpoch { conn, .. }
+            | ZabMsg::NewLeader { conn, .. }
+            | ZabMsg::Ack { conn, .. }
+            | ZabMsg::UpToDate { conn }
+            | ZabMsg::Ping { conn, .. }
+            | ZabMsg::Diff { conn, .. }
+            | ZabMsg::Trunc { conn, .. }
+            | ZabMsg::Snap { conn, .. }
+            | ZabMsg::Proposal { conn, .. }
+            | ZabMsg::Commit { conn, .. }
+            | ZabMsg::Request { conn, .. }
+            | ZabMsg::Sync { conn, .. }
+            | ZabMsg::SyncReply { conn, .. } => Some(*conn),
         }
     }
 }
@@ -97,8 +182,19 @@ impl fmt::Display for ZabMsg {
             ZabMsg::NewLeader { zxid, .. } => write!(f, "NEWLEADER zxid={zxid}"),
             ZabMsg::Ack { zxid, .. } => write!(f, "ACK zxid={zxid}"),
             ZabMsg::UpToDate { .. } => f.write_str("UPTODATE"),
-            ZabMsg::Ping { .. } => f.write_str("PING"),
-            ZabMsg::Proposal { zxid, .. } => write!(f, "PROPOSAL zxid={zxid}"),
+            ZabMsg::Ping { sessions, .. } if sessions.is_empty() => f.write_str("PING"),
+            ZabMsg::Ping { sessions, .. } => write!(f, "PING touching {} session(s)", sessions.len()),
+            ZabMsg::Diff { txns, .. } => match (txns.first(), txns.last()) {
+                (Some(a), Some(b)) => write!(f, "DIFF {} txn(s) {}..{}", txns.len(), a.zxid, b.zxid),
+                _ => f.write_str("DIFF (empty: already in sync)"),
+            },
+            ZabMsg::Trunc { zxid, txns, .. } => write!(f, "TRUNC to {zxid} then {} txn(s)", txns.len()),
+            ZabMsg::Snap { snapshot, .. } => write!(f, "SNAP tree at {}", snapshot.tree.last_zxid()),
+            ZabMsg::Proposal { txn, .. } => write!(f, "PROPOSAL zxid={} {}", txn.zxid, txn.kind.name()),
+            ZabMsg::Commit { zxid, .. } => write!(f, "COMMIT zxid={zxid}"),
+            ZabMsg::Request { session, kind, .. } => write!(f, "REQUEST {} session=0x{session:x}", kind.name()),
+            ZabMsg::Sync { session, .. } => write!(f, "SYNC session=0x{session:x}"),
+            ZabMsg::SyncReply { session, .. } => write!(f, "SYNC reply session=0x{session:x}"),
         }
     }
 }

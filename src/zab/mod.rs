@@ -1,6 +1,7 @@
 //! ZooKeeper's quorum protocol: Fast Leader Election and the discovery/synchronization phases of
 //! ZAB that make a leader established. Pure state machines; see `server.rs` for the entry point.
 
+pub mod clients;
 pub mod config;
 mod following;
 mod leading;
@@ -8,6 +9,7 @@ mod looking;
 pub mod messages;
 pub mod properties;
 pub mod server;
+pub mod storage;
 pub mod vote;
 pub mod zxid;
 

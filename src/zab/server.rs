@@ -17,7 +17,9 @@ use super::config::ZkConfig;
 use super::following::FollowerState;
 use super::leading::LeaderState;
 use super::looking::Election;
+use super::clients::{ClientConn, ClientReq, ClientResp, Clients};
 use super::messages::{ConnId, ZabMsg};
+use super::storage::ZkDatabase;
 use super::vote::{ServerState, Sid, Vote};
 use super::zxid::Zxid;
 use crate::sim::{Disk, Effect, Effects, Millis, NodeId, Process};
@@ -28,8 +30,6 @@ pub type Out = Effects<ZabMsg, ZkEvent>;
 /// Files on a server's simulated disk (ZooKeeper keeps the first two in `dataDir/version-2`).
 pub const CURRENT_EPOCH_FILE: &str = "currentEpoch";
 pub const ACCEPTED_EPOCH_FILE: &str = "acceptedEpoch";
-/// Stand-in for the transaction log until replication lands: the last logged zxid.
-pub const LAST_ZXID_FILE: &str = "lastZxid";
 /// How many times this server has booted; makes connection ids unique across restarts.
 pub const BOOT_FILE: &str = "boot";
 
@@ -49,6 +49,8 @@ pub enum ZkEvent {
     Established {
         epoch: u32,
         quorum: Vec<Sid>,
+        /// The leader's whole history at that moment ends here.
+        history: Zxid,
     },
     /// A follower received UPTODATE from its leader.
     Synced {
@@ -61,14 +63,44 @@ pub enum ZkEvent {
     WriteIgnored {
         reason: String,
     },
+    /// A txn was applied to this server's tree; `chain` hashes the whole history up to it.
+    Applied {
+        zxid: Zxid,
+        prev: Zxid,
+        chain: u64,
+    },
+    /// The leader committed `zxid` (a quorum logged it).
+    Committed {
+        zxid: Zxid,
+        chain: u64,
+    },
+    /// How the leader synchronizes a learner: DIFF, TRUNC or SNAP.
+    SyncMode {
+        learner: Sid,
+        mode: String,
+        detail: String,
+    },
+    Snapshot {
+        zxid: Zxid,
+    },
+    /// The leader expired a session (it will propose closeSession).
+    SessionExpiring {
+        session: crate::zk::SessionId,
+    },
+    /// A message to a client connected to this server.
+    Client {
+        conn: ClientConn,
+        resp: ClientResp,
+    },
 }
 
 /// Outside inputs to a server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ZkCommand {
-    /// A client write: an established leader stamps it with the next zxid and sends it to its
-    /// followers, which advances everyone's last zxid.
+    /// A load-generator write: an established leader proposes a setData on `/`.
     Write,
+    /// A packet from a client connection (the client's TCP connection to this server).
+    Client { conn: ClientConn, req: ClientReq },
 }
 
 /// ZAB's phase as ZooKeeper 3.8 names it (`QuorumPeer.ZabState`).
@@ -95,6 +127,14 @@ pub struct ServerView {
     pub leader: Option<Sid>,
     /// For a leader: the followers synced with it.
     pub followers: Vec<Sid>,
+    /// The last txn applied to the tree (committed), and the tree itself.
+    pub last_applied: Zxid,
+    pub tree: crate::zk::DataTree,
+    /// For a leader: proposals awaiting a quorum, with the servers that acked each.
+    pub pipeline: Vec<(Zxid, Vec<Sid>)>,
+    /// Client connections on this server: (session, watched paths).
+    pub sessions: Vec<crate::zk::SessionId>,
+    pub watched: Vec<String>,
 }
 
 pub(super) enum Role {
@@ -109,8 +149,10 @@ pub struct ZkServer {
     // Durable (on disk).
     pub(super) current_epoch: u32,
     pub(super) accepted_epoch: u32,
-    pub(super) last_zxid: Zxid,
-    boot: u64,
+    /// The tree, the txn log and the snapshots.
+    pub(super) db: ZkDatabase,
+    pub(super) boot: u64,
+    pub(super) clients: Clients,
     // Volatile.
     pub(super) logicalclock: u64,
     pub(super) current_vote: Vote,
@@ -126,11 +168,8 @@ fn read_num<T: std::str::FromStr + Default>(disk: &Disk, file: &str) -> T {
 impl ZkServer {
     /// Builds a server from its disk (empty on first boot), in state LOOKING.
     pub fn recover(sid: Sid, config: ZkConfig, disk: &Disk) -> ZkServer {
-        let last_zxid = disk
-            .read(LAST_ZXID_FILE)
-            .and_then(|s| u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok())
-            .map(Zxid)
-            .unwrap_or(Zxid::ZERO);
+        let db = ZkDatabase::recover(disk, config.snap_count);
+        let last_zxid = db.last_logged();
         let current_epoch = read_num(disk, CURRENT_EPOCH_FILE);
         let vote = Vote {
             leader: sid,
@@ -143,8 +182,9 @@ impl ZkServer {
             sid,
             current_epoch,
             accepted_epoch: read_num(disk, ACCEPTED_EPOCH_FILE),
-            last_zxid,
+            db,
             boot: read_num(disk, BOOT_FILE),
+            clients: Clients::default(),
             logicalclock: 0,
             current_vote: vote,
             role: Role::Looking(Election::new(sid, last_zxid, current_epoch, 0)),
@@ -169,7 +209,26 @@ impl ZkServer {
         self.accepted_epoch
     }
     pub fn last_zxid(&self) -> Zxid {
-        self.last_zxid
+        self.db.last_logged()
+    }
+
+    /// The last committed txn this server applied.
+    pub fn last_applied(&self) -> Zxid {
+        self.db.last_applied()
+    }
+
+    pub fn tree(&self) -> &crate::zk::DataTree {
+        &self.db.tree
+    }
+
+    /// Hash of this server's applied history.
+    pub fn history_chain(&self) -> u64 {
+        self.db.chain()
+    }
+
+    /// Whether this server answers clients (a synced follower or an established leader).
+    pub fn is_serving(&self) -> bool {
+        self.established_epoch().is_some() || self.synced_leader().is_some()
     }
 
     /// The epoch this server leads with a quorum (ZAB broadcast phase), if any.
@@ -198,12 +257,6 @@ impl ZkServer {
         out.push(Effect::Persist { file: ACCEPTED_EPOCH_FILE.into(), contents: epoch.to_string() });
     }
 
-    pub(super) fn log_zxid(&mut self, zxid: Zxid, out: &mut Out) {
-        assert!(zxid > self.last_zxid, "zxid {zxid} logged after {}", self.last_zxid);
-        self.last_zxid = zxid;
-        out.push(Effect::Persist { file: LAST_ZXID_FILE.into(), contents: zxid.to_string() });
-    }
-
     pub(super) fn new_conn_id(&mut self) -> ConnId {
         self.next_conn += 1;
         (self.boot << 32) | u64::from(self.next_conn)
@@ -216,6 +269,9 @@ impl ZkServer {
 
     pub(super) fn change_state(&mut self, role: Role, reason: String, out: &mut Out) {
         let from = self.state();
+        if from != ServerState::Looking {
+            self.drop_clients(out); // a server that stops serving closes its client connections
+        }
         self.role = role;
         let to = self.state();
         assert!(
@@ -272,8 +328,15 @@ impl Process for ZkServer {
             from: None,
             to: ServerState::Looking,
             round: self.logicalclock + 1,
-            reason: format!("started (currentEpoch={}, lastZxid={})", self.current_epoch, self.last_zxid),
+            reason: format!(
+                "started (currentEpoch={}, lastZxid={}, tree at {})",
+                self.current_epoch,
+                self.db.last_logged(),
+                self.db.last_applied()
+            ),
         }));
+        // `FileTxnSnapLog.restore`: the snapshot is loaded; replay the log after it.
+        self.db.replay(out);
         self.look_for_leader(now, out);
         self.finish_step(now, out);
     }
@@ -315,6 +378,7 @@ impl Process for ZkServer {
     fn command(&mut self, now: Millis, cmd: ZkCommand, out: &mut Out) {
         match cmd {
             ZkCommand::Write => self.client_write(now, out),
+            ZkCommand::Client { conn, req } => self.client_packet(now, conn, req, out),
         }
         self.finish_step(now, out);
     }
@@ -329,17 +393,26 @@ impl Process for ZkServer {
             Role::Looking(e) => e.proposal_vote(self.logicalclock),
             _ => self.current_vote,
         };
+        let pipeline = match &self.role {
+            Role::Leading(l) => l.pipeline(),
+            _ => Vec::new(),
+        };
         ServerView {
             sid: self.sid,
             state: self.state(),
             phase,
             current_epoch: self.current_epoch,
             accepted_epoch: self.accepted_epoch,
-            last_zxid: self.last_zxid,
+            last_zxid: self.db.last_logged(),
             vote,
             logicalclock: self.logicalclock,
             leader,
             followers,
+            last_applied: self.db.last_applied(),
+            tree: self.db.tree.clone(),
+            pipeline,
+            sessions: self.clients.sessions(),
+            watched: self.clients.watched_paths(),
         }
     }
 
@@ -347,11 +420,12 @@ impl Process for ZkServer {
         if self.current_epoch > self.accepted_epoch {
             return Err(format!("currentEpoch {} > acceptedEpoch {}", self.current_epoch, self.accepted_epoch));
         }
-        if self.last_zxid.epoch() > self.current_epoch {
-            return Err(format!(
-                "lastZxid {} is from an epoch after currentEpoch {}",
-                self.last_zxid, self.current_epoch
-            ));
+        let last = self.db.last_logged();
+        if last.epoch() > self.current_epoch.max(self.accepted_epoch) {
+            return Err(format!("lastZxid {last} is from an epoch after acceptedEpoch {}", self.accepted_epoch));
+        }
+        if self.db.last_applied() > last {
+            return Err(format!("applied {} past the log's end {last}", self.db.last_applied()));
         }
         if let Some(epoch) = self.established_epoch() {
             if epoch != self.current_epoch {

@@ -304,6 +304,9 @@ pub struct Txn {
     /// Leader's virtual time, used for ctime/mtime.
     pub time: u64,
     pub session: SessionId,
+    /// The client's request id (`TxnHeader.cxid`): lets the server holding the client's
+    /// connection match the commit to the waiting request. 0 for server-made txns.
+    pub cxid: u32,
     pub kind: TxnKind,
 }
 
@@ -316,6 +319,40 @@ pub enum TxnKind {
     Op { op: Op, auth: Vec<Id> },
     /// The leader's container/TTL reaper (`ContainerManager`): delete if still empty.
     DeleteContainer { path: String },
+}
+
+impl TxnKind {
+    /// ZooKeeper's op name for logs (`OpCode`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TxnKind::CreateSession { .. } => "createSession",
+            TxnKind::CloseSession => "closeSession",
+            TxnKind::DeleteContainer { .. } => "deleteContainer",
+            TxnKind::Op { op, .. } => op.name(),
+        }
+    }
+}
+
+impl Op {
+    /// ZooKeeper's op name (`OpCode`), e.g. `create`, `setData`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Create { .. } => "create",
+            Op::Delete { .. } => "delete",
+            Op::SetData { .. } => "setData",
+            Op::SetAcl { .. } => "setACL",
+            Op::Check { .. } => "check",
+            Op::Multi(_) => "multi",
+            Op::GetData { .. } => "getData",
+            Op::Exists { .. } => "exists",
+            Op::GetChildren { .. } => "getChildren",
+            Op::GetAcl { .. } => "getACL",
+            Op::GetAllChildrenNumber { .. } => "getAllChildrenNumber",
+            Op::GetEphemerals { .. } => "getEphemerals",
+            Op::AddWatch { .. } => "addWatch",
+            Op::Sync { .. } => "sync",
+        }
+    }
 }
 
 /// The kinds of `WatchedEvent` (`Watcher.Event.EventType`).

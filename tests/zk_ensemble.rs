@@ -1,0 +1,252 @@
+//! ZooKeeper as its clients see it, on a simulated 5-server ensemble: replication, sessions,
+//! ephemerals, failover, watches, sync, snapshots and the three ways a learner is synced.
+
+use zkspark::ensemble::{ClientEvent, ClientState, Ensemble};
+use zkspark::sim::{LinkConfig, Network};
+use zkspark::zab::{ZkEvent, ZkServer};
+use zkspark::zk::watch::{KeeperState, WatchEventType};
+use zkspark::zk::{Acl, CreateMode, Op, OpResult, ZkError};
+
+const T: u64 = 10_000; // budget per call, virtual ms
+
+fn ensemble(seed: u64) -> Ensemble {
+    let net = Network::new(LinkConfig { latency_ms: 5, jitter_ms: 5, loss_ppm: 0, dup_ppm: 0, fifo: true });
+    Ensemble::new(seed, 5, net)
+}
+
+fn leader(e: &Ensemble) -> u32 {
+    (1..=5).find(|&i| e.sim.node(i).is_some_and(|s| s.established_epoch().is_some())).expect("a leader")
+}
+
+fn create(path: &str, data: &str, mode: CreateMode) -> Op {
+    Op::Create { path: path.into(), data: data.as_bytes().to_vec(), acl: Acl::open_unsafe(), mode, ttl_ms: None }
+}
+
+fn get(path: &str, watch: bool) -> Op {
+    Op::GetData { path: path.into(), watch }
+}
+
+fn data_of(r: Result<OpResult, ZkError>) -> String {
+    match r {
+        Ok(OpResult::Data { data, .. }) => String::from_utf8(data).unwrap(),
+        other => panic!("expected data, got {other:?}"),
+    }
+}
+
+fn trees_agree(e: &Ensemble) {
+    let up: Vec<&ZkServer> = (1..=5).filter_map(|i| e.sim.node(i)).collect();
+    let first = up[0];
+    for s in &up[1..] {
+        assert_eq!(s.last_applied(), first.last_applied(), "every server applied the same txns");
+        assert_eq!(s.tree().digest(), first.tree().digest(), "identical trees");
+    }
+}
+
+#[test]
+fn a_write_through_a_follower_is_committed_everywhere_and_read_back() {
+    let mut e = ensemble(1);
+    let follower = (1..=5).find(|&i| i != leader(&e)).unwrap();
+    let c = e.open(vec![follower], 30_000);
+    assert_eq!(e.wait_connected(c, T), ClientState::Connected);
+    let r = e.call(c, create("/app", "v1", CreateMode::Persistent), T);
+    assert!(matches!(r, Ok(OpResult::Created { ref path, .. }) if path == "/app"), "{r:?}");
+    assert_eq!(data_of(e.call(c, get("/app", false), T)), "v1");
+    assert_eq!(e.call(c, create("/app", "v2", CreateMode::Persistent), T), Err(ZkError::NodeExists));
+    e.run_for(1_000);
+    trees_agree(&e);
+}
+
+#[test]
+fn an_ephemeral_goes_when_its_session_expires_and_the_client_learns_it_expired() {
+    let mut e = ensemble(2);
+    let c = e.open(vec![1, 2, 3, 4, 5], 6_000);
+    assert_eq!(e.wait_connected(c, T), ClientState::Connected);
+    e.call(c, create("/lock", "", CreateMode::Ephemeral), T).unwrap();
+    let owner = e.sim.node(leader(&e)).unwrap().tree().get("/lock").unwrap().stat.ephemeral_owner;
+    assert_eq!(Some(owner), e.session(c), "ephemeralOwner is the session");
+    e.set_partitioned(c, true);
+    e.run_for(5_000);
+    assert!(e.sim.node(leader(&e)).unwrap().tree().get("/lock").is_some(), "alive within the timeout");
+    e.run_for(5_000); // > 6 s without a heartbeat: the leader expires the session
+    for i in 1..=5 {
+        assert!(e.sim.node(i).unwrap().tree().get("/lock").is_none(), "server {i} still has /lock");
+    }
+    assert!(e.sim.events().iter().any(|x| matches!(x.event, ZkEvent::SessionExpiring { .. })));
+    e.set_partitioned(c, false);
+    e.run_for(3_000);
+    assert_eq!(e.state(c), ClientState::Expired);
+    let events = e.take_events(c);
+    assert!(events.contains(&ClientEvent::Watch(zkspark::zk::watch::WatchedEvent::state(KeeperState::Expired))));
+    assert_eq!(e.call(c, get("/", false), T), Err(ZkError::SessionExpired));
+}
+
+#[test]
+fn a_client_whose_server_dies_moves_to_another_and_keeps_its_session() {
+    let mut e = ensemble(3);
+    let follower = (1..=5).find(|&i| i != leader(&e)).unwrap();
+    let others: Vec<u32> = (1..=5).filter(|&i| i != follower).collect();
+    let mut servers = vec![follower];
+    servers.extend(others);
+    let c = e.open(servers, 10_000);
+    assert_eq!(e.wait_connected(c, T), ClientState::Connected);
+    e.call(c, create("/eph", "x", CreateMode::Ephemeral), T).unwrap();
+    let session = e.session(c);
+    e.sim.crash(follower);
+    e.run_for(2_000);
+    assert_eq!(e.state(c), ClientState::Connected);
+    assert_ne!(e.server(c), Some(follower));
+    assert_eq!(e.session(c), session, "same session after failover");
+    assert_eq!(data_of(e.call(c, get("/eph", false), T)), "x", "its ephemeral survived");
+    let events = e.take_events(c);
+    let states: Vec<KeeperState> = events
+        .iter()
+        .filter_map(|x| match x {
+            ClientEvent::Watch(w) if w.event_type == WatchEventType::None => Some(w.keeper_state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, vec![KeeperState::SyncConnected, KeeperState::Disconnected, KeeperState::SyncConnected]);
+}
+
+#[test]
+fn a_watch_event_arrives_before_the_read_that_sees_the_change() {
+    let mut e = ensemble(4);
+    let a = e.open(vec![1], 30_000);
+    let b = e.open(vec![2], 30_000);
+    e.wait_connected(a, T);
+    e.wait_connected(b, T);
+    e.call(a, create("/cfg", "1", CreateMode::Persistent), T).unwrap();
+    e.run_for(500);
+    assert_eq!(data_of(e.call(b, get("/cfg", true), T)), "1");
+    e.take_events(b);
+    e.call(a, Op::SetData { path: "/cfg".into(), data: b"2".to_vec(), version: -1 }, T).unwrap();
+    // b reads until it sees "2"; the NodeDataChanged event must already be in its queue.
+    loop {
+        let xid = e.submit(b, get("/cfg", false));
+        let r = e.wait_reply(b, xid, T);
+        let events = e.take_events(b);
+        let fired = events.iter().any(|x| matches!(x, ClientEvent::Watch(w) if w.event_type == WatchEventType::NodeDataChanged));
+        if data_of(r) == "2" {
+            assert!(fired, "the read saw the new data before the watch event: {events:?}");
+            break;
+        }
+    }
+}
+
+#[test]
+fn sync_makes_a_lagging_follower_read_the_latest_write() {
+    let mut e = ensemble(5);
+    let l = leader(&e);
+    let f = (1..=5).find(|&i| i != l).unwrap();
+    let w = e.open(vec![l], 30_000);
+    let r = e.open(vec![f], 30_000);
+    e.wait_connected(w, T);
+    e.wait_connected(r, T);
+    e.call(w, create("/x", "0", CreateMode::Persistent), T).unwrap();
+    e.run_for(200);
+    // Slow the follower's link from the leader: its commits lag behind.
+    e.sim.network.links.insert((l, f), LinkConfig { latency_ms: 400, jitter_ms: 0, loss_ppm: 0, dup_ppm: 0, fifo: true });
+    e.call(w, Op::SetData { path: "/x".into(), data: b"1".to_vec(), version: -1 }, T).unwrap();
+    assert_eq!(data_of(e.call(r, get("/x", false), T)), "0", "a plain read may be stale");
+    e.call(r, Op::Sync { path: "/".into() }, T).unwrap();
+    assert_eq!(data_of(e.call(r, get("/x", false), T)), "1", "after sync it is not");
+}
+
+#[test]
+fn kill_the_leader_mid_burst_and_no_acknowledged_write_is_lost() {
+    let mut e = ensemble(6);
+    let l = leader(&e);
+    let c = e.open((1..=5).filter(|&i| i != l).collect(), 30_000);
+    e.wait_connected(c, T);
+    e.call(c, create("/burst", "", CreateMode::Persistent), T).unwrap();
+    let mut acked = Vec::new();
+    let mut xids = Vec::new();
+    for i in 0..40 {
+        xids.push((i, e.submit(c, create(&format!("/burst/n{i:02}"), "", CreateMode::Persistent))));
+        if i == 20 {
+            e.sim.crash(l);
+        }
+        e.step();
+    }
+    e.run_for(30_000);
+    for ev in e.take_events(c) {
+        if let ClientEvent::Reply { xid, result: Ok(_), .. } = ev {
+            acked.extend(xids.iter().filter(|(_, x)| *x == xid).map(|(i, _)| *i));
+        }
+    }
+    assert!(!acked.is_empty());
+    let new_leader = leader(&e);
+    assert_ne!(new_leader, l);
+    let tree = e.sim.node(new_leader).unwrap().tree();
+    for i in &acked {
+        assert!(tree.get(&format!("/burst/n{i:02}")).is_some(), "acknowledged /burst/n{i:02} lost");
+    }
+    e.sim.restart(l);
+    e.run_for(20_000);
+    trees_agree(&e);
+}
+
+fn sync_modes(e: &Ensemble, learner: u32) -> Vec<String> {
+    e.sim
+        .events()
+        .iter()
+        .filter_map(|x| match &x.event {
+            ZkEvent::SyncMode { learner: s, mode, .. } if *s == learner => Some(mode.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_server_that_missed_little_gets_a_diff_and_one_that_missed_much_gets_a_snap() {
+    let mut e = ensemble(7);
+    let l = leader(&e);
+    let c = e.open(vec![l], 30_000);
+    e.wait_connected(c, T);
+    let (near, far) = {
+        let f: Vec<u32> = (1..=5).filter(|&i| i != l).collect();
+        (f[0], f[1])
+    };
+    e.sim.crash(near);
+    e.sim.crash(far);
+    e.call(c, create("/d", "", CreateMode::Persistent), T).unwrap();
+    e.sim.restart(near);
+    e.run_for(5_000);
+    assert_eq!(sync_modes(&e, near).last().map(String::as_str), Some("DIFF"));
+    // snapCount is 100: 250 more txns leave a log that no longer reaches back to `far`.
+    for i in 0..250 {
+        let xid = e.submit(c, create(&format!("/d/{i}"), "", CreateMode::Persistent));
+        if i % 50 == 49 {
+            e.wait_reply(c, xid, T).unwrap();
+        }
+    }
+    e.run_for(2_000);
+    assert!(e.sim.events().iter().any(|x| matches!(x.event, ZkEvent::Snapshot { .. })));
+    e.sim.restart(far);
+    e.run_for(5_000);
+    assert_eq!(sync_modes(&e, far).last().map(String::as_str), Some("SNAP"));
+    trees_agree(&e);
+}
+
+#[test]
+fn a_restarted_server_rebuilds_its_tree_from_snapshot_and_log() {
+    let mut e = ensemble(8);
+    let l = leader(&e);
+    let c = e.open(vec![l], 30_000);
+    e.wait_connected(c, T);
+    for i in 0..130 {
+        let xid = e.submit(c, create(&format!("/r{i}"), "", CreateMode::Persistent));
+        if i % 40 == 39 {
+            e.wait_reply(c, xid, T).unwrap();
+        }
+    }
+    e.run_for(2_000);
+    let f = (1..=5).find(|&i| i != l).unwrap();
+    let before = (e.sim.node(f).unwrap().last_applied(), e.sim.node(f).unwrap().tree().digest());
+    let disk = e.sim.disk(f).unwrap();
+    assert!(disk.files.keys().any(|k| k.starts_with("snapshot.")), "{:?}", disk.files.keys().collect::<Vec<_>>());
+    e.sim.crash(f);
+    e.sim.restart(f);
+    let s = e.sim.node(f).unwrap();
+    assert_eq!((s.last_applied(), s.tree().digest()), before, "rebuilt from disk before any sync");
+}
