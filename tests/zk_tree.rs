@@ -8,7 +8,9 @@ use zkspark::sim::Rng;
 use zkspark::zab::Zxid;
 use zkspark::zk::acl::{self, check_acl, digest, fixup_acl, parse_acl, perms_from_string, perms_to_string};
 use zkspark::zk::path::{basename, parent, validate_path};
-use zkspark::zk::tree::{java_hash_set_order, EphemeralType, CONTAINER_EPHEMERAL_OWNER, TTL_MAX_MS};
+use zkspark::zk::tree::{
+    java_hash_set_clone_order, java_hash_set_order, EphemeralType, CONTAINER_EPHEMERAL_OWNER, TTL_MAX_MS,
+};
 use zkspark::zk::*;
 
 /// The session the recordings show (`ephemeralOwner = 0x1000006d7180000`).
@@ -220,6 +222,10 @@ fn digest_is_user_and_base64_sha1_of_user_password() {
     assert_eq!(digest("bob:secret"), "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=");
     assert_eq!(digest("user:password"), "user:tpUq/4Pn5A64fVZyQ0gOJ8ZWqkY=");
     assert_eq!(digest("nocolon"), "nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=");
+    // As a real server printed them (recording 09, `getAcl /mine` after three `addauth`s).
+    assert_eq!(digest("user:pass"), "user:smGaoVKd/cQkjm7b88GyorAUz20=");
+    assert_eq!(digest("alice:secret"), "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=");
+    assert_eq!(digest("user:wrongpass"), "user:Ca6dx4zaEw+XpwROqp7btQxt98Q=");
 }
 
 /// `ZKUtil.getPermString` (order `cdrwa`) and `AclParser` (any order, unknown letters warned).
@@ -866,23 +872,19 @@ fn reads_need_read_permission() {
     assert_eq!(data, Ok(OpResult::Data { data: vec![], stat: zk.tree.get("/zookeeper/config").unwrap().stat }));
 }
 
-/// `FinalRequestProcessor` exists: missing is no Stat (not an error), a NUL is BadArguments, and
-/// since 3.8.4 (ZOOKEEPER-2590) an existing node needs READ.
+/// `FinalRequestProcessor` exists (3.8.0): missing is no Stat (not an error), a NUL is
+/// BadArguments, and there is no ACL check (recording 08: `stat /noread`, `stat /sec`).
 #[test]
-fn exists_answers_no_stat_and_needs_read_since_3_8_4() {
+fn exists_answers_no_stat_and_checks_no_acl() {
     let mut zk = Zk::new();
     let exists = |path: &str| Op::Exists { path: path.into(), watch: true };
     assert_eq!(zk.tree.read(&exists("/nope"), &[]), Ok(OpResult::NoStat));
     assert_eq!(zk.tree.read(&exists("/a\0"), &[]), Err(ZkError::BadArguments));
-    let op = Op::Create {
-        path: "/w".into(),
-        data: vec![],
-        acl: acl_of("world:anyone:w"),
-        mode: CreateMode::Persistent,
-        ttl_ms: None,
-    };
-    zk.write(op).unwrap();
-    assert_eq!(zk.tree.read(&exists("/w"), &[]), Err(ZkError::NoAuth));
+    let acl = acl_of("digest:user:smGaoVKd/cQkjm7b88GyorAUz20=:cdrwa");
+    zk.write(Op::Create { path: "/sec".into(), data: b"x".to_vec(), acl, mode: CreateMode::Persistent, ttl_ms: None })
+        .unwrap();
+    assert!(matches!(zk.tree.read(&exists("/sec"), &[]), Ok(OpResult::Stat(stat)) if stat.data_length == 1));
+    assert_eq!(zk.tree.read(&Op::GetData { path: "/sec".into(), watch: false }, &[]), Err(ZkError::NoAuth));
 }
 
 /// getChildren returns a hash set's order in Java; zkCli's `ls` sorts, and so do we.
@@ -968,12 +970,20 @@ fn get_ephemerals_lists_the_sessions_nodes_in_hash_set_order() {
     assert_eq!(zk.tree.ephemerals(S1).len(), 4);
 }
 
-/// `HashMap`'s table: 16 buckets, doubled when the size passes 3/4; buckets by spread hash.
+/// `HashMap`'s table: 16 buckets, doubled when the size passes 3/4; buckets by spread hash;
+/// `HashSet.clone` presizes to `tableSizeFor(size / 0.75 + 1)` and refills in iteration order.
+/// Both recorded `getEphemerals` orders (02, 14) come out.
 #[test]
 fn java_hash_set_order_matches_recorded_order() {
-    let inserted = ["/modes/eph", "/modes/eph2", "/modes/ephseq-0000000004", "/modes/ephseq-0000000005"];
-    let order = java_hash_set_order(inserted.iter().map(|s| s.to_string()).collect());
+    let ephemerals = |inserted: &[&str]| {
+        java_hash_set_clone_order(java_hash_set_order(inserted.iter().map(|s| s.to_string()).collect()))
+    };
+    let order = ephemerals(&["/modes/eph", "/modes/eph2", "/modes/ephseq-0000000004", "/modes/ephseq-0000000005"]);
     assert_eq!(order, vec!["/modes/ephseq-0000000004", "/modes/eph", "/modes/ephseq-0000000005", "/modes/eph2"]);
+    let order = ephemerals(&["/s/eph1", "/s/eph2", "/eph-0000000001"]);
+    assert_eq!(order, vec!["/s/eph2", "/eph-0000000001", "/s/eph1"]);
+    let order = java_hash_set_order(vec!["/s/eph1".into(), "/s/eph2".into(), "/eph-0000000001".into()]);
+    assert_eq!(order, vec!["/s/eph1", "/s/eph2", "/eph-0000000001"], "the set itself, 16 buckets");
 }
 
 /// `FinalRequestProcessor` multiRead: each read answered on its own, errors in place.
@@ -1153,4 +1163,77 @@ fn garbage_inputs_are_errors_not_panics() {
         }
         let _ = zk.apply(session, TxnKind::DeleteContainer { path: path.clone() });
     }
+}
+
+/// `fixupACL` expands `auth` to every authenticated id in the connection's order, whatever the
+/// id part says, and drops `ip` (recording 09: `create /mine data auth::cdrwa`,
+/// `create /mine2 data auth:whatever:r`, then `getAcl` without ADMIN shows `user:x`).
+#[test]
+fn auth_acl_expands_to_the_connections_digest_ids() {
+    let mut zk = Zk::new();
+    let auth = vec![
+        Id { scheme: "ip".into(), id: "127.0.0.1".into() },
+        acl::digest_auth_id("alice:secret"),
+        acl::digest_auth_id("user:wrongpass"),
+        acl::digest_auth_id("user:pass"),
+    ];
+    let create = |path: &str, acl: &str| Op::Create {
+        path: path.into(),
+        data: b"data".to_vec(),
+        acl: acl_of(acl),
+        mode: CreateMode::Persistent,
+        ttl_ms: None,
+    };
+    zk.write_as(S1, &auth, create("/mine", "auth::cdrwa")).unwrap();
+    let ids: Vec<String> =
+        zk.tree.get("/mine").unwrap().acl.iter().map(|a| format!("{}:{}", a.id.scheme, a.id.id)).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=",
+            "digest:user:Ca6dx4zaEw+XpwROqp7btQxt98Q=",
+            "digest:user:smGaoVKd/cQkjm7b88GyorAUz20=",
+        ]
+    );
+    zk.write_as(S1, &auth, create("/mine2", "auth:whatever:r")).unwrap();
+    let Ok(OpResult::Acl { acl, .. }) = zk.tree.read(&Op::GetAcl { path: "/mine2".into() }, &auth) else { panic!() };
+    let shown: Vec<String> = acl.iter().map(acl::getacl_entry).collect();
+    assert_eq!(shown, vec!["'digest,'alice:x\n: r", "'digest,'user:x\n: r", "'digest,'user:x\n: r"]);
+}
+
+/// The quota counters (`DataTree.updateQuotaForPath` when `zookeeper_stats` is created,
+/// `updateQuotaStat` on every create/delete/setData below a path with `zookeeper_limits`),
+/// replaying zkCli's `setquota` (`SetQuotaCommand.createQuota`) as recorded in 15: the stats
+/// node reads `count=1,bytes=0` at once and `count=4,bytes=0` after three children.
+#[test]
+fn quota_stats_count_nodes_and_bytes_under_the_quota_path() {
+    let mut zk = Zk::new();
+    zk.create("/qt", CreateMode::Persistent).unwrap();
+    zk.create("/zookeeper/quota/qt", CreateMode::Persistent).unwrap();
+    let limits = "count=2,bytes=-1=;byteHardLimit=-1;countHardLimit=-1";
+    zk.write(create_op("/zookeeper/quota/qt/zookeeper_limits", limits, CreateMode::Persistent)).unwrap();
+    let created = zk.write(create_op("/zookeeper/quota/qt/zookeeper_stats", "count=0,bytes=0", CreateMode::Persistent));
+    let Ok(OpResult::Created { stat, .. }) = created else { panic!("{created:?}") };
+    assert_eq!(stat.data_length, 15, "the reply carries the Stat from before the recount");
+    let stats =
+        |zk: &Zk| String::from_utf8(zk.tree.get("/zookeeper/quota/qt/zookeeper_stats").unwrap().data.clone()).unwrap();
+    assert_eq!(stats(&zk), "count=1,bytes=0");
+    let stats_stat = zk.stat("/zookeeper/quota/qt/zookeeper_stats");
+    for child in ["a", "b", "c"] {
+        zk.create(&format!("/qt/{child}"), CreateMode::Persistent).unwrap();
+    }
+    assert_eq!(stats(&zk), "count=4,bytes=0");
+    zk.set("/qt/a", "12345", -1).unwrap();
+    zk.write(create_op("/qt/a/x", "xy", CreateMode::Persistent)).unwrap();
+    assert_eq!(stats(&zk), "count=5,bytes=7");
+    zk.delete("/qt/a/x", -1).unwrap();
+    assert_eq!(stats(&zk), "count=4,bytes=5");
+    let after = zk.stat("/zookeeper/quota/qt/zookeeper_stats");
+    assert_eq!((after.version, after.mzxid), (stats_stat.version, stats_stat.mzxid), "updated silently");
+    zk.create("/qtx", CreateMode::Persistent).unwrap();
+    assert_eq!(stats(&zk), "count=4,bytes=5", "/qtx is not below /qt");
+    // `delquota`: without the limits node the path has no quota any more.
+    zk.delete("/zookeeper/quota/qt/zookeeper_limits", -1).unwrap();
+    zk.create("/qt/d", CreateMode::Persistent).unwrap();
+    assert_eq!(stats(&zk), "count=4,bytes=5");
 }

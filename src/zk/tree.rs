@@ -1,5 +1,6 @@
 //! The znode tree (`DataTree`) as a pure, deterministic state machine: ZooKeeper 3.8's data
-//! model, its request checks and its `Stat` bookkeeping.
+//! model, its request checks, its `Stat` bookkeeping and its quota counters. The reference is
+//! 3.8.0, the server the zkCli recordings in `tests/fixtures/zkcli` come from.
 //!
 //! ```text
 //!   committed Txn (zxid order) ──apply──▶ DataTree ──▶ (Result<OpResult, ZkError>, Vec<WatchTrigger>)
@@ -150,6 +151,9 @@ pub struct DataTree {
     last_zxid: Zxid,
     /// `zookeeper.extendedTypesEnabled`: TTL nodes exist only when set (off by default, as in 3.8).
     extended_types_enabled: bool,
+    /// `DataTree.pTrie`: the paths with a quota, i.e. whose `/zookeeper/quota/<path>/zookeeper_limits`
+    /// was created (and not deleted since), as `/`-joined non-blank components.
+    quota_paths: BTreeSet<String>,
 }
 
 impl Default for DataTree {
@@ -182,7 +186,13 @@ impl DataTree {
         let mut config = Znode::system(read_only, &[]);
         config.stat.aversion = -1;
         nodes.insert("/zookeeper/config".to_string(), config);
-        DataTree { nodes, sessions: BTreeMap::new(), last_zxid: Zxid::ZERO, extended_types_enabled: false }
+        DataTree {
+            nodes,
+            sessions: BTreeMap::new(),
+            last_zxid: Zxid::ZERO,
+            extended_types_enabled: false,
+            quota_paths: BTreeSet::new(),
+        }
     }
 
     /// A fresh tree with `zookeeper.extendedTypesEnabled` set as given (TTL nodes need it).
@@ -344,8 +354,7 @@ impl DataTree {
         };
         let ttl = if mode.is_ttl() { ttl_ms } else { None };
         let node = Znode::new(data.to_vec(), acl, mode, ttl, ctx.zxid, ctx.time, owner, self.extended_types_enabled);
-        let triggers = self.create_node(&path, node, new_cversion, ctx.zxid);
-        let stat = self.nodes.get(&path).map(|n| n.stat).unwrap_or_default();
+        let (stat, triggers) = self.create_node(&path, node, new_cversion, ctx.zxid);
         Ok((OpResult::Created { path, stat }, triggers))
     }
 
@@ -376,22 +385,40 @@ impl DataTree {
     /// cversion that wrapped past `i32::MAX` is not larger, so it sticks there, and so do the
     /// sequential suffixes); the child is linked in; NodeCreated and the parent's
     /// NodeChildrenChanged fire.
-    fn create_node(&mut self, path: &str, node: Znode, parent_cversion: i32, zxid: Zxid) -> Vec<WatchTrigger> {
+    ///
+    /// Returns the new node's Stat as `createNode` copies it out, before the quota bookkeeping.
+    fn create_node(&mut self, path: &str, node: Znode, parent_cversion: i32, zxid: Zxid) -> (Stat, Vec<WatchTrigger>) {
         let parent_path = java_parent(path).unwrap_or("/");
+        let child = basename(path);
         let extended = self.extended_types_enabled;
         if let Some(parent) = self.lookup_mut(parent_path) {
             if parent_cversion > parent.stored_cversion {
                 parent.stored_cversion = parent_cversion;
                 parent.stat.pzxid = zxid;
             }
-            parent.children.insert(basename(path).to_string());
+            parent.children.insert(child.to_string());
             parent.refresh_stat(extended);
         }
+        let (stat, bytes) = (node.stat, node.data.len() as i64);
         self.nodes.insert(path.to_string(), node);
-        vec![
+        if let Some(quota_path) = parent_path.strip_prefix(QUOTA_ROOT) {
+            if child == LIMIT_NODE {
+                if let Some(quota_path) = trie_path(quota_path) {
+                    self.quota_paths.insert(quota_path);
+                }
+            }
+            if child == STAT_NODE {
+                self.update_quota_for_path(quota_path);
+            }
+        }
+        if let Some(prefix) = self.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, bytes, 1);
+        }
+        let triggers = vec![
             WatchTrigger { path: path.to_string(), event: EventType::NodeCreated },
             WatchTrigger { path: display_path(parent_path).to_string(), event: EventType::NodeChildrenChanged },
-        ]
+        ];
+        (stat, triggers)
     }
 
     /// `pRequest2Txn`, `OpCode.delete`: no `/`, a NUL or a system node → `BadArguments`
@@ -433,15 +460,26 @@ impl DataTree {
     /// and the parent's NodeChildrenChanged fire.
     fn delete_node(&mut self, path: &str, zxid: Zxid) -> Vec<WatchTrigger> {
         let parent_path = java_parent(path).unwrap_or("/");
+        let child = basename(path);
         let extended = self.extended_types_enabled;
         if let Some(parent) = self.lookup_mut(parent_path) {
-            parent.children.remove(basename(path));
+            parent.children.remove(child);
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
             parent.refresh_stat(extended);
         }
-        self.nodes.remove(path);
+        let bytes = self.nodes.remove(path).map_or(0, |n| n.data.len() as i64);
+        if let Some(quota_path) = parent_path.strip_prefix(QUOTA_ROOT) {
+            if child == LIMIT_NODE {
+                if let Some(quota_path) = trie_path(quota_path) {
+                    self.quota_paths.remove(&quota_path);
+                }
+            }
+        }
+        if let Some(prefix) = self.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, -bytes, -1);
+        }
         vec![
             WatchTrigger { path: path.to_string(), event: EventType::NodeDeleted },
             WatchTrigger { path: display_path(parent_path).to_string(), event: EventType::NodeChildrenChanged },
@@ -460,12 +498,16 @@ impl DataTree {
         let new_version = check_and_inc_version(node.stat.version, version)?;
         let extended = self.extended_types_enabled;
         let node = self.lookup_mut(path).ok_or(ZkError::NoNode)?;
+        let bytes_diff = data.len() as i64 - node.data.len() as i64;
         node.data = data.to_vec();
         node.stat.mtime = ctx.time;
         node.stat.mzxid = ctx.zxid;
         node.stat.version = new_version;
         node.refresh_stat(extended);
         let stat = node.stat;
+        if let Some(prefix) = self.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, bytes_diff, 0);
+        }
         let trigger = WatchTrigger { path: path.to_string(), event: EventType::NodeDataChanged };
         Ok((OpResult::Stat(stat), vec![trigger]))
     }
@@ -511,8 +553,8 @@ impl DataTree {
     ///
     /// - GetData, GetChildren, GetAllChildrenNumber: missing → `NoNode`; no READ → `NoAuth`.
     ///   Children come sorted (ZooKeeper returns a hash set's order; zkCli sorts for `ls`).
-    /// - Exists: a NUL → `BadArguments`; missing → `NoStat`; no READ → `NoAuth` (3.8.4+,
-    ///   ZOOKEEPER-2590).
+    /// - Exists: a NUL → `BadArguments`; missing → `NoStat`; no ACL check (3.8.0, the recorded
+    ///   server: `stat` works on a node without READ; 3.8.4 added one, ZOOKEEPER-2590).
     /// - GetAcl: missing → `NoNode`; needs READ *or* ADMIN; without ADMIN the digest ids come
     ///   back as `user:x`.
     /// - GetEphemerals: the session's ephemerals under a prefix (plain string prefix; empty or
@@ -529,11 +571,7 @@ impl DataTree {
                 if path.contains('\0') {
                     return Err(ZkError::BadArguments);
                 }
-                match self.lookup(path) {
-                    None => Ok(OpResult::NoStat),
-                    Some(node) if check_acl(&node.acl, perms::READ, auth) => Ok(OpResult::Stat(node.stat)),
-                    Some(_) => Err(ZkError::NoAuth),
-                }
+                Ok(self.lookup(path).map_or(OpResult::NoStat, |node| OpResult::Stat(node.stat)))
             }
             Op::GetChildren { path, .. } => {
                 let node = self.readable(path, perms::READ, auth)?;
@@ -551,8 +589,7 @@ impl DataTree {
             }
             Op::GetEphemerals { prefix } => Ok(OpResult::Paths(self.ephemerals_under(session, prefix))),
             Op::Multi(ops) => self.multi_read(ops, session, auth),
-            // The watch itself is the server's; registering one checks nothing here (3.8.4+
-            // filters deliveries by READ instead, ZOOKEEPER-4799).
+            // The watch itself is the server's; registering one checks nothing (3.8.0).
             Op::AddWatch { .. } | Op::Sync { .. } => Ok(OpResult::Done),
             Op::Create { .. } | Op::Delete { .. } | Op::SetData { .. } | Op::SetAcl { .. } | Op::Check { .. } => {
                 Err(ZkError::Unimplemented)
@@ -601,8 +638,8 @@ impl DataTree {
 
     /// `FinalRequestProcessor`, `OpCode.getEphemerals`: a blank or `/` prefix (after Java's
     /// `trim`) means all; otherwise a plain string prefix match on the untrimmed prefix. The
-    /// order is the server's: the iteration order of the session's `HashSet` in `DataTree`
-    /// (see `java_hash_set_order`), which zkCli prints as is.
+    /// order is the server's: the iteration order of a clone of the session's `HashSet` in
+    /// `DataTree` (see `java_hash_set_clone_order`), which zkCli prints as is.
     fn ephemerals_under(&self, session: SessionId, prefix: &str) -> Vec<String> {
         let trimmed = prefix.trim_matches(|c: char| c <= ' ');
         let mut all: Vec<(Zxid, String)> = self
@@ -611,11 +648,61 @@ impl DataTree {
             .map(|p| (self.nodes.get(&p).map(|n| n.stat.czxid).unwrap_or_default(), p))
             .collect();
         all.sort(); // insertion order: creation order
-        let all = java_hash_set_order(all.into_iter().map(|(_, p)| p).collect());
+                    // `DataTree.getEphemerals` hands out a clone of the session's set.
+        let all = java_hash_set_clone_order(java_hash_set_order(all.into_iter().map(|(_, p)| p).collect()));
         if trimmed.is_empty() || trimmed == "/" {
             all
         } else {
             all.into_iter().filter(|p| p.starts_with(prefix)).collect()
+        }
+    }
+
+    /// `DataTree.getMaxPrefixWithQuota`: the deepest path with a quota (a `zookeeper_limits`
+    /// node) that is `path` or above it, by path components (`PathTrie.findMaxPrefix`); `None`
+    /// when there is none (the trie's answer `/`).
+    fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
+        if self.quota_paths.is_empty() {
+            return None;
+        }
+        let components = trie_components(path);
+        (1..=components.len())
+            .rev()
+            .map(|k| format!("/{}", components[..k].join("/")))
+            .find(|prefix| self.quota_paths.contains(prefix))
+    }
+
+    /// `DataTree.updateQuotaStat`: adds to the count and bytes in the quota's `zookeeper_stats`
+    /// node. The data changes silently: no version, mzxid or watch. Data that doesn't parse
+    /// (Java would throw) is left alone.
+    fn update_quota_stat(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
+        let extended = self.extended_types_enabled;
+        let Some(node) = self.nodes.get_mut(&format!("{QUOTA_ROOT}{prefix}/{STAT_NODE}")) else {
+            return;
+        };
+        let Some(mut stats) = StatsTrack::parse(&node.data) else {
+            return;
+        };
+        stats.set("count", stats.get("count").wrapping_add(count_diff));
+        stats.set("bytes", stats.get("bytes").wrapping_add(bytes_diff));
+        node.data = stats.to_string().into_bytes();
+        node.refresh_stat(extended);
+    }
+
+    /// `DataTree.updateQuotaForPath`: when a `zookeeper_stats` node is created, it is set to the
+    /// node count and data bytes of the whole subtree at `path` (itself included).
+    fn update_quota_for_path(&mut self, path: &str) {
+        let (mut count, mut bytes) = (0i64, 0i64);
+        let mut pending = vec![path.to_string()];
+        while let Some(p) = pending.pop() {
+            let Some(node) = self.lookup(&p) else { continue };
+            count += 1;
+            bytes += node.data.len() as i64;
+            pending.extend(node.children.iter().map(|c| format!("{p}/{c}")));
+        }
+        let extended = self.extended_types_enabled;
+        if let Some(node) = self.nodes.get_mut(&format!("{QUOTA_ROOT}{path}/{STAT_NODE}")) {
+            node.data = format!("count={count},bytes={bytes}").into_bytes();
+            node.refresh_stat(extended);
         }
     }
 
@@ -668,6 +755,10 @@ impl DataTree {
         for (session, timeout_ms) in &self.sessions {
             h.u64(*session);
             h.u64(u64::from(*timeout_ms));
+        }
+        h.u64(self.quota_paths.len() as u64);
+        for path in &self.quota_paths {
+            h.bytes(path.as_bytes());
         }
         h.u64(self.nodes.len() as u64);
         for (path, node) in &self.nodes {
@@ -739,7 +830,7 @@ fn basename(path: &str) -> &str {
     super::path::basename(path)
 }
 
-/// The order a `java.util.HashSet<String>` holding `inserted` (in insertion order) iterates in:
+/// The iteration order of a `java.util.HashSet<String>` built by adding `inserted` in order:
 /// by bucket (`String.hashCode`, spread by `HashMap.hash`, masked by the table size: 16,
 /// doubled whenever the size passes 3/4 of it), then by insertion within a bucket (resizes keep
 /// that order). The table never shrinks in Java; sizing it from the current count is exact as
@@ -750,14 +841,99 @@ pub fn java_hash_set_order(inserted: Vec<String>) -> Vec<String> {
     while inserted.len() as u64 * 4 > u64::from(capacity) * 3 {
         capacity *= 2;
     }
+    java_table_order(inserted, capacity)
+}
+
+/// The iteration order of `HashSet.clone()` of a set that iterates as `iterated`: the clone is
+/// presized by `HashMap.putMapEntries` to `tableSizeFor((int) (size / 0.75f + 1))` (the JDK 17
+/// rule, which the recorded server ran) and filled in the original's order.
+pub fn java_hash_set_clone_order(iterated: Vec<String>) -> Vec<String> {
+    let presize = (iterated.len() as f32 / 0.75 + 1.0) as u32;
+    java_table_order(iterated, presize.next_power_of_two())
+}
+
+fn java_table_order(items: Vec<String>, capacity: u32) -> Vec<String> {
     let bucket = |s: &str| {
         let h = s.encode_utf16().fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u))) as u32;
         (h ^ (h >> 16)) & (capacity - 1)
     };
-    let mut keyed: Vec<(u32, usize, String)> =
-        inserted.into_iter().enumerate().map(|(i, s)| (bucket(&s), i, s)).collect();
+    let mut keyed: Vec<(u32, usize, String)> = items.into_iter().enumerate().map(|(i, s)| (bucket(&s), i, s)).collect();
     keyed.sort();
     keyed.into_iter().map(|(_, _, s)| s).collect()
+}
+
+/// `Quotas.quotaZookeeper`, `limitNode`, `statNode`.
+const QUOTA_ROOT: &str = "/zookeeper/quota";
+const LIMIT_NODE: &str = "zookeeper_limits";
+const STAT_NODE: &str = "zookeeper_stats";
+
+/// `PathTrie.split`: the components of a path, blank ones (after Java's `trim`) dropped.
+fn trie_components(path: &str) -> Vec<&str> {
+    path.split('/').filter(|c| !c.trim_matches(|ch: char| ch <= ' ').is_empty()).collect()
+}
+
+/// A quota path as the trie holds it, or `None` where `PathTrie.addPath` would hold nothing
+/// (or throw, for "").
+fn trie_path(path: &str) -> Option<String> {
+    let components = trie_components(path);
+    (!components.is_empty()).then(|| format!("/{}", components.join("/")))
+}
+
+/// `StatsTrack`: `count=N,bytes=M` plus, after an `=`, `;key=value` extras (the limits' hard
+/// limits), keys unique, extras printed in key order.
+struct StatsTrack(BTreeMap<String, i64>);
+
+impl StatsTrack {
+    /// `StatsTrack(String)`: pairs split on runs of `,`/`;`, each `key=value` (an empty value is
+    /// -1). `None` where Java throws (a pair without `=`, a number that doesn't parse).
+    fn parse(data: &[u8]) -> Option<StatsTrack> {
+        let text = String::from_utf8_lossy(data);
+        let mut stats = BTreeMap::new();
+        if text.is_empty() {
+            return Some(StatsTrack(stats));
+        }
+        let mut pairs: Vec<&str> = text.split([',', ';']).collect();
+        // `Pattern.split` drops trailing empty strings and merges separator runs (`[,;]+`); a
+        // leading separator still yields one empty first pair.
+        while pairs.last() == Some(&"") {
+            pairs.pop();
+        }
+        let leading_empty = pairs.first() == Some(&"");
+        let pairs = pairs.iter().enumerate().filter(|(i, p)| !p.is_empty() || (*i == 0 && leading_empty));
+        for (_, pair) in pairs {
+            let mut kv: Vec<&str> = pair.split('=').collect();
+            while kv.len() > 1 && kv.last() == Some(&"") {
+                kv.pop();
+            }
+            let value = kv.get(1)?;
+            let value = if value.is_empty() { -1 } else { value.parse().ok()? };
+            stats.insert(kv[0].to_string(), value);
+        }
+        Some(StatsTrack(stats))
+    }
+
+    fn get(&self, key: &str) -> i64 {
+        self.0.get(key).copied().unwrap_or(-1)
+    }
+
+    fn set(&mut self, key: &str, value: i64) {
+        self.0.insert(key.to_string(), value);
+    }
+}
+
+impl std::fmt::Display for StatsTrack {
+    /// `StatsTrack.toString`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "count={},bytes={}", self.get("count"), self.get("bytes"))?;
+        let extras: Vec<_> = self.0.iter().filter(|(k, _)| *k != "count" && *k != "bytes").collect();
+        if !extras.is_empty() {
+            f.write_str("=")?;
+            for (k, v) in extras {
+                write!(f, ";{k}={v}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Feeds a tree's fields to the FNV hasher, unambiguously (lengths before variable parts).
