@@ -2,12 +2,18 @@
 //! - `zkspark sim --seed N --servers K --duration-ms T [--faults] [--trace]` runs a seeded
 //!   ensemble without a browser and prints one JSON line; it is how a seed is replayed.
 //! - `zkspark bench [--seeds N]` measures simulation throughput in seeds per second.
+//! - `zkspark zkcli [--seed N] [--servers K] [--transcript] < commands` runs zkCli commands and
+//!   prints what zkCli 3.8 prints.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("bench") {
         bench(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("zkcli") {
+        zkcli(&args[1..]);
         return;
     }
     match zkspark::cli::run(&args) {
@@ -55,6 +61,24 @@ fn bench(args: &[String]) {
         seeds as f64 / secs,
         steps as f64 / secs
     );
+}
+
+/// Reads zkCli commands from stdin and prints zkCli's output as it goes.
+#[cfg(not(target_arch = "wasm32"))]
+fn zkcli(args: &[String]) {
+    use std::io::IsTerminal;
+    let opts = zkspark::cli::parse_zkcli(args).unwrap_or_else(|e| {
+        eprintln!("zkspark: {e}\n\n{}", zkspark::cli::USAGE);
+        std::process::exit(2)
+    });
+    let stdin = std::io::stdin();
+    let echo = !stdin.is_terminal();
+    if let Err(e) = zkspark::cli::run_zkcli(&opts, stdin.lock(), std::io::stdout().lock(), echo) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("zkspark zkcli: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
