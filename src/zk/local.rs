@@ -175,17 +175,11 @@ impl LocalSession {
     }
 
     fn read(&mut self, op: &Op) -> Result<OpResult, ZkError> {
-        let mut result = self.tree.read_as(op, self.session, &self.auth);
+        let result = self.tree.read_as(op, self.session, &self.auth);
         if let Some((path, kind)) = super::watch::watch_for(op, &result) {
             self.watches.add(self.session, &path, kind);
         }
         self.client_watches.register(op, &result);
-        if let (Op::GetEphemerals { .. }, Ok(OpResult::Paths(paths))) = (op, &mut result) {
-            let mut by_creation: Vec<(Zxid, String)> =
-                paths.iter().map(|p| (self.tree.get(p).map(|n| n.stat.czxid).unwrap_or_default(), p.clone())).collect();
-            by_creation.sort();
-            *paths = java_hash_set_order(by_creation.into_iter().map(|(_, p)| p).collect());
-        }
         if let (Op::GetData { path, .. }, Ok(OpResult::Data { data, stat })) = (op, &result) {
             self.last_data_was_null =
                 data.is_empty() && stat.version == 0 && self.null_data.get(path) == Some(&stat.czxid);
@@ -328,33 +322,6 @@ impl ZkSession for LocalSession {
     }
 }
 
-/// The iteration order of the `HashSet<String>` a 3.8 server builds for `getEphemerals`: the
-/// session's set (capacity 16, doubling past 3/4 full) cloned into a right-sized one
-/// (`HashMap.putMapEntries`), given the paths in the order they were added.
-pub fn java_hash_set_order(inserted: Vec<String>) -> Vec<String> {
-    let n = inserted.len();
-    if n == 0 {
-        return inserted;
-    }
-    let mut original_cap = 16usize;
-    while n * 4 > original_cap * 3 {
-        original_cap *= 2;
-    }
-    let clone_cap = table_size_for(((n as f32 / 0.75) + 1.0) as usize);
-    let hashes: Vec<u32> = inserted.iter().map(|s| java_spread(java_string_hash(s))).collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (hashes[i] as usize & (original_cap - 1), i));
-    let rank: Vec<usize> = {
-        let mut r = vec![0; n];
-        for (pos, &i) in order.iter().enumerate() {
-            r[i] = pos;
-        }
-        r
-    };
-    order.sort_by_key(|&i| (hashes[i] as usize & (clone_cap - 1), rank[i]));
-    order.into_iter().map(|i| inserted[i].clone()).collect()
-}
-
 /// The iteration order of a `ConcurrentHashMap`-backed set of `Id`s (`ServerCnxn.authInfo`),
 /// given the ids in the order they were added: by bin, then by arrival within a bin.
 pub fn java_concurrent_hash_set_order(inserted: &[Id]) -> Vec<Id> {
@@ -386,22 +353,9 @@ fn java_spread(h: u32) -> u32 {
     h ^ (h >> 16)
 }
 
-/// `HashMap.tableSizeFor`: the next power of two (at least 1).
-fn table_size_for(cap: usize) -> usize {
-    cap.max(1).next_power_of_two()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ephemerals_come_back_in_java_hash_set_order() {
-        // Recorded from a 3.8 server (fixture 02-create-modes).
-        let inserted = ["/modes/eph", "/modes/eph2", "/modes/ephseq-0000000004", "/modes/ephseq-0000000005"];
-        let order = java_hash_set_order(inserted.iter().map(|s| s.to_string()).collect());
-        assert_eq!(order, ["/modes/ephseq-0000000004", "/modes/eph", "/modes/ephseq-0000000005", "/modes/eph2"]);
-    }
 
     #[test]
     fn auth_ids_come_back_in_concurrent_hash_map_order() {
