@@ -6,7 +6,9 @@
 //! Workers, the virtual network on the main thread) and `ui` (the Yew page).
 
 pub mod cli;
+pub mod client_scenario;
 pub mod ensemble;
+pub mod linearizability;
 pub mod live;
 pub mod scenario;
 pub mod sim;

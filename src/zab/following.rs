@@ -110,10 +110,20 @@ impl ZkServer {
         }
         // Once synced, any packet proves the leader alive. While connecting and syncing, only a
         // step forward does: each step must come within initLimit ticks, or the follower gives
-        // up and looks again (a lost ACKEPOCH must not leave it half-joined for ever).
+        // up and looks again (a lost ACKEPOCH or UPTODATE must not leave it half-joined for
+        // ever; proposals streaming in meanwhile are not progress).
+        let sync_step = matches!(
+            msg,
+            ZabMsg::LeaderInfo { .. }
+                | ZabMsg::Diff { .. }
+                | ZabMsg::Trunc { .. }
+                | ZabMsg::Snap { .. }
+                | ZabMsg::NewLeader { .. }
+                | ZabMsg::UpToDate { .. }
+        );
         if f.phase == LearnerPhase::Synced {
             f.read_deadline = now + self.config.sync_timeout_ms();
-        } else if !matches!(msg, ZabMsg::Ping { .. }) {
+        } else if sync_step {
             f.read_deadline = now + self.config.init_timeout_ms();
         }
         match msg {

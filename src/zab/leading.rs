@@ -82,6 +82,8 @@ pub struct LeaderState {
     closing: BTreeSet<SessionId>,
     next_reap: Millis,
     writes: u64,
+    /// The last request id proposed for each session (duplicate suppression).
+    last_cxid: BTreeMap<SessionId, u32>,
 }
 
 impl LeaderState {
@@ -104,6 +106,7 @@ impl LeaderState {
             closing: BTreeSet::new(),
             next_reap: now + server.config.container_check_ms,
             writes: 0,
+            last_cxid: BTreeMap::new(),
         }
     }
 
@@ -173,7 +176,16 @@ impl ZkServer {
             ZabMsg::Ack { zxid, .. } if zxid.counter() == 0 => self.handle_ack(now, from, zxid, out),
             ZabMsg::Ack { zxid, .. } => self.handle_proposal_ack(now, from, zxid, out),
             ZabMsg::Request { session, cxid, kind, .. } => {
-                if self.established_epoch().is_some() {
+                // TCP never delivers a packet twice; our links may. A session's requests carry
+                // increasing xids, so a repeat is recognisable.
+                let l = leader(&mut self.role);
+                let last = l.last_cxid.get(&session).copied();
+                let fresh = match kind {
+                    TxnKind::CreateSession { .. } => last.is_none(),
+                    _ => last.is_none_or(|x| cxid > x),
+                };
+                if fresh && self.established_epoch().is_some() {
+                    leader(&mut self.role).last_cxid.insert(session, cxid);
                     self.propose(now, session, cxid, kind, out);
                 }
             }
@@ -255,7 +267,9 @@ impl ZkServer {
             return;
         }
         learner.stage = LearnerStage::EpochAcked;
-        if let Some(epoch) = current_epoch {
+        // `Leader.waitForEpochAck`: only while the epoch is being agreed (once it is, the
+        // method returns at once and latecomers are simply synced).
+        if let (Some(epoch), LeaderPhase::EpochAck) = (current_epoch, l.phase) {
             let (my_epoch, my_zxid) = l.summary;
             if epoch > my_epoch || (epoch == my_epoch && last_zxid > my_zxid) {
                 let reason = format!(
@@ -264,9 +278,7 @@ impl ZkServer {
                 self.become_looking(now, reason, out);
                 return;
             }
-            if l.phase == LeaderPhase::EpochAck {
-                l.epoch_acks.insert(from);
-            }
+            l.epoch_acks.insert(from);
         }
         if l.phase >= LeaderPhase::NewLeaderAck {
             self.send_new_leader(from, out);

@@ -44,13 +44,26 @@ pub fn settled_leader(sim: &Simulator<ZkServer>) -> Option<Sid> {
 /// accepted epoch, Y") until the leadership changes, exactly as in ZooKeeper.
 pub fn quorum_leader(sim: &Simulator<ZkServer>, quorum: &super::vote::QuorumMaj) -> Option<Sid> {
     let up: Vec<&ZkServer> = sim.ids().into_iter().filter_map(|id| sim.node(id)).collect();
-    let leaders: Vec<&&ZkServer> = up.iter().filter(|s| s.established_epoch().is_some()).collect();
-    let [leader] = leaders.as_slice() else { return None };
-    let leader_id = crate::sim::Process::id(**leader);
-    let mut backing: Vec<Sid> =
-        up.iter().filter(|s| s.synced_leader() == Some(leader_id)).map(|s| crate::sim::Process::id(*s)).collect();
-    backing.push(leader_id);
-    quorum.contains_quorum(&backing).then_some(leader_id)
+    // An old leader cut off from its followers may still believe it leads until its next
+    // quorum check (syncLimit): it is not backed by a quorum, so it does not count.
+    let backed: Vec<Sid> = up
+        .iter()
+        .filter(|s| s.established_epoch().is_some())
+        .map(|s| crate::sim::Process::id(*s))
+        .filter(|&leader| {
+            let mut backing: Vec<Sid> = up
+                .iter()
+                .filter(|s| s.synced_leader() == Some(leader))
+                .map(|s| crate::sim::Process::id(*s))
+                .collect();
+            backing.push(leader);
+            quorum.contains_quorum(&backing)
+        })
+        .collect();
+    match backed.as_slice() {
+        [leader] => Some(*leader),
+        _ => None,
+    }
 }
 
 /// How many times a leader was established.

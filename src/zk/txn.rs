@@ -123,7 +123,7 @@ impl ZkError {
             UnknownSession => "Unknown session",
             ApiError => "APIError",
             NoNode => "NoNode",
-            NoAuth => "Insufficient permission",
+            NoAuth => "NoAuth",
             BadVersion => "BadVersion",
             NoChildrenForEphemerals => "NoChildrenForEphemerals",
             NodeExists => "NodeExists",
