@@ -3,7 +3,6 @@
 
 use crate::scenario::{self, ScenarioOptions};
 use crate::zk::cli::{Console, ZkSession};
-use crate::zk::local::{LocalOptions, LocalSession};
 use std::io::{self, BufRead, Write};
 
 pub const USAGE: &str = "usage: zkspark sim [--seed N] [--servers 3|5|7|K] [--duration-ms T] [--faults] [--trace]\n\
@@ -26,15 +25,14 @@ pub struct ZkcliOptions {
     pub transcript: bool,
 }
 
-/// The session `zkspark zkcli` drives: for now a standalone in-process server (`LocalSession`);
-/// `n_servers` is accepted for the ensemble-backed session that will replace it.
+/// The session `zkspark zkcli` drives: a client of a simulated, replicated ensemble of
+/// `n_servers` (seeded), connected to server 1 (`127.0.0.1:2181`) first.
 pub fn open_session(seed: u64, n_servers: u32) -> Box<dyn ZkSession> {
-    let _ = n_servers;
-    Box::new(LocalSession::new(LocalOptions { seed, ..LocalOptions::default() }))
+    Box::new(crate::ensemble::EnsembleSession::new(seed, n_servers))
 }
 
 pub fn parse_zkcli(args: &[String]) -> Result<ZkcliOptions, String> {
-    let mut opts = ZkcliOptions { seed: 1, n_servers: 1, transcript: false };
+    let mut opts = ZkcliOptions { seed: 1, n_servers: 3, transcript: false };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = |name: &str| -> Result<u64, String> {

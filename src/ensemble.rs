@@ -431,3 +431,202 @@ impl Ensemble {
         }
     }
 }
+
+/// The client port a server listens on in the playground: server `k` is `127.0.0.1:218k`
+/// (server 1 is ZooKeeper's default 2181).
+pub fn client_address(sid: NodeId) -> String {
+    format!("127.0.0.1:{}", 2180 + sid)
+}
+
+/// Parses `host:port` back to a server id (`connect 127.0.0.1:2183` → server 3).
+pub fn server_of(address: &str) -> Option<NodeId> {
+    let (_, port) = address.rsplit_once(':')?;
+    let port: u32 = port.parse().ok()?;
+    port.checked_sub(2180).filter(|&s| s >= 1)
+}
+
+/// `zkCli`'s session over a simulated ensemble: each call runs the world until its reply.
+pub struct EnsembleSession {
+    pub ensemble: Ensemble,
+    client: ClientId,
+    servers: Vec<NodeId>,
+    watches: crate::zk::watch::ClientWatches,
+    events: Vec<WatchedEvent>,
+    null_data: BTreeMap<String, Zxid>,
+    last_data_was_null: bool,
+}
+
+/// How long a call may take (virtual ms) before the console reports ConnectionLoss.
+const CALL_BUDGET_MS: Millis = 40_000;
+
+impl EnsembleSession {
+    /// An ensemble of `n` servers (seeded), and a session to server 1 first (zkCli's 30 s).
+    pub fn new(seed: u64, n: u32) -> EnsembleSession {
+        let net = Network::new(crate::sim::LinkConfig::default());
+        let mut ensemble = Ensemble::new(seed, n, net);
+        let servers: Vec<NodeId> = (1..=n).collect();
+        let client = ensemble.open(servers.clone(), 30_000);
+        ensemble.wait_connected(client, CALL_BUDGET_MS);
+        let mut s = EnsembleSession {
+            ensemble,
+            client,
+            servers,
+            watches: crate::zk::watch::ClientWatches::new(),
+            events: Vec::new(),
+            null_data: BTreeMap::new(),
+            last_data_was_null: false,
+        };
+        s.pull_events();
+        s
+    }
+
+    /// Moves the client library's delivered events into the console's queue, filtered by the
+    /// client's watch registry as the default watcher sees them.
+    fn pull_events(&mut self) {
+        for ev in self.ensemble.take_events(self.client) {
+            if let ClientEvent::Watch(w) = ev {
+                let deliver = w.event_type != crate::zk::watch::WatchEventType::None || {
+                    if w.keeper_state == KeeperState::Expired {
+                        self.watches.clear();
+                    }
+                    true
+                };
+                if deliver && (w.path.is_none() || self.watches.materialize(&w)) {
+                    self.events.push(w);
+                }
+            }
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.ensemble.state(self.client) == ClientState::Connected
+    }
+}
+
+impl crate::zk::cli::ZkSession for EnsembleSession {
+    fn call(&mut self, op: Op) -> Result<OpResult, ZkError> {
+        self.last_data_was_null = false;
+        let xid = self.ensemble.submit(self.client, op.clone());
+        let result = self.ensemble.wait_reply(self.client, xid, CALL_BUDGET_MS);
+        self.pull_events();
+        self.watches.register(&op, &result);
+        if let (Op::GetData { path, .. }, Ok(OpResult::Data { data, stat })) = (&op, &result) {
+            self.last_data_was_null =
+                data.is_empty() && stat.version == 0 && self.null_data.get(path) == Some(&stat.czxid);
+        }
+        result
+    }
+
+    fn create_null_data(&mut self, op: Op) -> Result<OpResult, ZkError> {
+        let result = self.call(op);
+        if let Ok(OpResult::Created { path, stat }) = &result {
+            self.null_data.insert(path.clone(), stat.czxid);
+        }
+        result
+    }
+
+    fn last_data_was_null(&self) -> bool {
+        self.last_data_was_null
+    }
+
+    fn add_auth(&mut self, scheme: &str, auth: Option<&str>) -> Result<(), ZkError> {
+        if !self.alive() {
+            return Err(ZkError::ConnectionLoss);
+        }
+        self.ensemble.add_auth(self.client, scheme, auth.unwrap_or(""));
+        // The server answers only a failure; give it a round trip to do so.
+        self.ensemble.run_for(50);
+        self.pull_events();
+        match self.ensemble.state(self.client) {
+            ClientState::AuthFailed => Err(ZkError::AuthFailed),
+            _ => Ok(()),
+        }
+    }
+
+    fn remove_watches(&mut self, path: &str, kind: WatcherType, local: bool) -> Result<(), ZkError> {
+        let rc = if self.alive() {
+            let xid = self.ensemble.remove_watches(self.client, path, kind);
+            self.ensemble.wait_reply(self.client, xid, CALL_BUDGET_MS).map(|_| ())
+        } else {
+            Err(ZkError::ConnectionLoss)
+        };
+        self.pull_events();
+        let removed = self.watches.remove(path, kind, local, rc)?;
+        for event_type in removed {
+            self.events.push(WatchedEvent::node(event_type, path));
+        }
+        Ok(())
+    }
+
+    fn who_am_i(&mut self) -> Result<Vec<(String, String)>, ZkError> {
+        if !self.alive() {
+            return Err(ZkError::ConnectionLoss);
+        }
+        let xid = self.ensemble.who_am_i(self.client);
+        let until = self.ensemble.now() + CALL_BUDGET_MS;
+        while self.ensemble.now() < until {
+            let events = self.ensemble.take_events(self.client);
+            let mut found = None;
+            for ev in events {
+                match ev {
+                    ClientEvent::WhoAmI { xid: x, ids } if x == xid => found = Some(ids),
+                    other => self.ensemble.clients[self.client].events.push(other),
+                }
+            }
+            if let Some(ids) = found {
+                return Ok(ids
+                    .into_iter()
+                    .map(|id| {
+                        let user = match id.scheme.as_str() {
+                            "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
+                            _ => id.id.clone(),
+                        };
+                        (id.scheme, user)
+                    })
+                    .collect());
+            }
+            self.ensemble.step();
+        }
+        Err(ZkError::ConnectionLoss)
+    }
+
+    fn take_events(&mut self) -> Vec<WatchedEvent> {
+        self.pull_events();
+        std::mem::take(&mut self.events)
+    }
+
+    fn session_id(&self) -> SessionId {
+        self.ensemble.session(self.client).unwrap_or(0)
+    }
+
+    fn server(&self) -> String {
+        client_address(self.ensemble.server(self.client).unwrap_or(self.servers[0]))
+    }
+
+    /// `connect host:port`: closes the session if alive and opens a new one to that server.
+    fn connect(&mut self, server: &str) -> Result<(), String> {
+        let sid = server_of(server)
+            .filter(|s| self.servers.contains(s))
+            .ok_or_else(|| format!("no such server: {server} (servers are {})", self.servers.iter().map(|&s| client_address(s)).collect::<Vec<_>>().join(", ")))?;
+        self.close();
+        self.watches.clear();
+        self.ensemble.reopen(self.client, vec![sid]);
+        self.ensemble.wait_connected(self.client, CALL_BUDGET_MS);
+        self.pull_events();
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        if !self.alive() {
+            return;
+        }
+        self.ensemble.close(self.client);
+        self.pull_events();
+        self.watches.clear();
+        self.events.push(WatchedEvent::state(KeeperState::Closed));
+    }
+
+    fn state(&self) -> &'static str {
+        self.ensemble.state(self.client).as_str()
+    }
+}

@@ -127,19 +127,26 @@ fn diff(expected: &str, actual: &str) -> String {
 }
 
 /// Replays one fixture; returns its failures (empty when it conforms).
-fn check_fixture(name: &str, cmds: &[String], recorded: &[(String, String)]) -> Vec<String> {
+fn check_fixture(
+    name: &str,
+    cmds: &[String],
+    recorded: &[(String, String)],
+    session: Box<dyn zkspark::zk::cli::ZkSession>,
+) -> Vec<String> {
     let mut failures = Vec::new();
     // A recording stops early only when zkCli exited (quit, or an exception it does not catch).
     if recorded.len() > cmds.len() || cmds.iter().zip(recorded).any(|(c, (r, _))| c != r) {
         failures.push(format!("{name}: the .out does not record the .cmds one block per command"));
         return failures;
     }
-    let mut console = Console::new(Box::new(LocalSession::new(LocalOptions::default())));
+    let mut console = Console::new(session);
     // The connection's SyncConnected event is stripped from the recordings.
     let _ = console.pending_output();
     let (mut expected_norm, mut actual_norm) = (Normaliser::new(), Normaliser::new());
     for (i, (cmd, expected)) in recorded.iter().enumerate() {
-        let actual = console.run_line(cmd);
+        // The recording server listened on 127.0.0.1:21810; the simulated ensemble's server 1
+        // listens on 127.0.0.1:2181 (the standalone session accepts any address).
+        let actual = console.run_line(&cmd.replace("127.0.0.1:21810", "127.0.0.1:2181"));
         let (e, a) = (expected_norm.text(expected), actual_norm.text(&actual));
         if ALLOWLIST.iter().any(|(f, c, _)| *f == name && c == cmd) {
             continue;
@@ -157,6 +164,17 @@ fn check_fixture(name: &str, cmds: &[String], recorded: &[(String, String)]) -> 
 
 #[test]
 fn zkcli_transcripts_replay_exactly() {
+    replay_all("a standalone LocalSession", &|| Box::new(LocalSession::new(LocalOptions::default())));
+}
+
+/// The same transcripts against a replicated, simulated 3-server ensemble: reads answered by
+/// the connected server, writes through the leader, watches fired on commit.
+#[test]
+fn zkcli_transcripts_replay_exactly_on_a_simulated_ensemble() {
+    replay_all("a 3-server simulated ensemble", &|| Box::new(zkspark::ensemble::EnsembleSession::new(1, 3)));
+}
+
+fn replay_all(what: &str, open: &dyn Fn() -> Box<dyn zkspark::zk::cli::ZkSession>) {
     let dir = fixtures_dir();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -177,13 +195,13 @@ fn zkcli_transcripts_replay_exactly() {
             failures.push(format!("{name}: no recording ({} is missing)", out_path.display()));
             continue;
         };
-        let fixture_failures = check_fixture(name, &cmds, &blocks(&out));
+        let fixture_failures = check_fixture(name, &cmds, &blocks(&out), open());
         if fixture_failures.is_empty() {
             passed += 1;
         }
         failures.extend(fixture_failures);
     }
-    println!("zkCli conformance: {passed}/{} fixtures pass", names.len());
+    println!("zkCli conformance on {what}: {passed}/{} fixtures pass", names.len());
     assert!(failures.is_empty(), "{} mismatches:\n\n{}", failures.len(), failures.join("\n"));
 }
 

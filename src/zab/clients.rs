@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// A client's TCP connection to one server, numbered by the host.
 pub type ClientConn = u64;
 
-/// `jute.maxbuffer`'s default: a request carrying more is refused and the connection closed.
+/// `jute.maxbuffer`'s default: a request longer than this is refused and the connection closed.
 pub const MAX_PACKET: usize = 0xfffff;
 
 /// What a client sends its server.
@@ -84,7 +84,10 @@ struct Conn {
     session: SessionId,
     /// False until the session's createSession txn is applied here.
     connected: bool,
+    /// The connection's auth ids in `ServerCnxn.authInfo`'s iteration order (`ip` first
+    /// added), and in the order they were added.
     auth: Vec<Id>,
+    auth_inserted: Vec<Id>,
     queue: VecDeque<Queued>,
 }
 
@@ -121,11 +124,7 @@ fn emit(conn: ClientConn, resp: ClientResp, out: &mut Out) {
 }
 
 fn too_big(op: &Op) -> bool {
-    match op {
-        Op::Create { data, .. } | Op::SetData { data, .. } => data.len() > MAX_PACKET,
-        Op::Multi(ops) => ops.iter().any(too_big),
-        _ => false,
-    }
+    crate::zk::local::LocalSession::request_len(op) > MAX_PACKET
 }
 
 impl ZkServer {
@@ -158,20 +157,23 @@ impl ZkServer {
                 let zxid = self.db.last_applied();
                 emit(conn, ClientResp::Reply { xid, zxid, result }, out);
             }
-            ClientReq::WhoAmI { xid } => {
-                let mut ids = vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }];
-                ids.extend(c.auth.iter().cloned());
-                emit(conn, ClientResp::WhoAmI { xid, ids }, out);
-            }
+            ClientReq::WhoAmI { xid } => emit(conn, ClientResp::WhoAmI { xid, ids: c.auth.clone() }, out),
             ClientReq::Disconnect => self.forget_conn(conn),
             ClientReq::AddAuth { scheme, auth } => {
-                if scheme == "digest" && auth.contains(':') {
-                    let id = Id { scheme: "digest".into(), id: crate::zk::acl::digest(&auth) };
-                    if !c.auth.contains(&id) {
-                        c.auth.push(id);
+                // The two providers a 3.8 server has; any other scheme fails the connection.
+                let id = match scheme.as_str() {
+                    "digest" if !auth.is_empty() => crate::zk::acl::digest_auth_id(&auth),
+                    "ip" => Id { scheme: "ip".into(), id: "127.0.0.1".into() },
+                    _ => {
+                        self.clients.watches.remove_session(session);
+                        self.forget_conn(conn);
+                        emit(conn, ClientResp::AuthFailed, out);
+                        return;
                     }
-                } else {
-                    emit(conn, ClientResp::AuthFailed, out);
+                };
+                if !c.auth_inserted.contains(&id) {
+                    c.auth_inserted.push(id);
+                    c.auth = crate::zk::local::java_concurrent_hash_set_order(&c.auth_inserted);
                 }
             }
             ClientReq::Close { xid } => {
@@ -225,7 +227,10 @@ impl ZkServer {
     }
 
     fn attach(&mut self, conn: ClientConn, session: SessionId, connected: bool) {
-        self.clients.conns.insert(conn, Conn { session, connected, auth: Vec::new(), queue: VecDeque::new() });
+        // Every connection starts authenticated as its address (`IPAuthenticationProvider`).
+        let ip = vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }];
+        let c = Conn { session, connected, auth: ip.clone(), auth_inserted: ip, queue: VecDeque::new() };
+        self.clients.conns.insert(conn, c);
         self.clients.by_session.insert(session, conn);
     }
 
@@ -333,21 +338,11 @@ impl ZkServer {
 
     fn read(&mut self, op: &Op, session: SessionId, auth: &[Id]) -> Result<OpResult, ZkError> {
         match op {
-            Op::GetEphemerals { prefix } => {
-                let paths = self
-                    .db
-                    .tree
-                    .nodes()
-                    .filter(|(p, n)| n.stat.ephemeral_owner == session && p.starts_with(prefix.as_str()))
-                    .map(|(p, _)| p.clone())
-                    .collect();
-                Ok(OpResult::Paths(paths))
-            }
             Op::AddWatch { path, .. } => {
                 crate::zk::path::validate_path(path, false).map_err(|_| ZkError::BadArguments)?;
                 Ok(OpResult::Done)
             }
-            _ => self.db.tree.read(op, auth),
+            _ => self.db.tree.read_as(op, session, auth),
         }
     }
 

@@ -32,6 +32,9 @@ pub struct ZkConfig {
     /// `maxSessionTimeout` defaults).
     pub min_session_ticks: u64,
     pub max_session_ticks: u64,
+    /// Wall-clock milliseconds at virtual time 0: ctime/mtime are stamped with this plus the
+    /// virtual clock (the simulated world starts on 2023-11-14 22:13:20 UTC).
+    pub wall_clock_base_ms: u64,
 }
 
 impl ZkConfig {
@@ -50,6 +53,7 @@ impl ZkConfig {
             container_check_ms: 60_000,
             min_session_ticks: 2,
             max_session_ticks: 20,
+            wall_clock_base_ms: 1_700_000_000_000,
         }
     }
 

@@ -464,7 +464,8 @@ impl ZkServer {
         let zxid = Zxid::new(l.new_epoch.expect("established"), l.zxid_counter);
         l.outstanding.insert(zxid, BTreeSet::from([me]));
         let targets = l.forwarding();
-        let txn = Txn { zxid, time: now, session, cxid, kind };
+        let time = self.config.wall_clock_base_ms + now;
+        let txn = Txn { zxid, time, session, cxid, kind };
         self.db.append(txn.clone(), out);
         out.push(Effect::Event(ZkEvent::Wrote { zxid }));
         for (sid, conn) in targets {
@@ -583,7 +584,7 @@ impl ZkServer {
             return;
         }
         l.next_reap = now + interval;
-        for path in self.db.tree.reapable(now) {
+        for path in self.db.tree.reapable(self.config.wall_clock_base_ms + now) {
             self.propose(now, 0, 0, TxnKind::DeleteContainer { path }, out);
         }
     }

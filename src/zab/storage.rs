@@ -72,7 +72,7 @@ pub fn chain_step(chain: u64, txn: &Txn) -> u64 {
 impl ZkDatabase {
     pub fn empty(snap_count: u32) -> ZkDatabase {
         ZkDatabase {
-            tree: DataTree::new(),
+            tree: DataTree::with_extended_types(true),
             chain: 0,
             log: BTreeMap::new(),
             base: Zxid::ZERO,
@@ -125,7 +125,7 @@ impl ZkDatabase {
                 self.chain = s.chain;
             }
             None => {
-                self.tree = DataTree::new();
+                self.tree = DataTree::with_extended_types(true);
                 self.chain = 0;
             }
         }

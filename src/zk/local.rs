@@ -151,7 +151,7 @@ impl LocalSession {
 
     /// The serialized length of a request as the server reads it (request header + record), for
     /// the `jute.maxbuffer` check; reads are small.
-    fn request_len(op: &Op) -> usize {
+    pub fn request_len(op: &Op) -> usize {
         let string = |s: &str| 4 + s.len();
         let acl_len = |acl: &[super::txn::Acl]| {
             4 + acl.iter().map(|a| 4 + string(&a.id.scheme) + string(&a.id.id)).sum::<usize>()
