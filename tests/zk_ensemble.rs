@@ -250,3 +250,109 @@ fn a_restarted_server_rebuilds_its_tree_from_snapshot_and_log() {
     let s = e.sim.node(f).unwrap();
     assert_eq!((s.last_applied(), s.tree().digest()), before, "rebuilt from disk before any sync");
 }
+
+#[test]
+fn the_leader_reaps_an_emptied_container_and_an_expired_ttl_node() {
+    let mut e = ensemble(9);
+    let c = e.open(vec![1, 2, 3, 4, 5], 30_000);
+    e.wait_connected(c, T);
+    e.call(c, create("/box", "", CreateMode::Container), T).unwrap();
+    e.call(c, create("/box/item", "", CreateMode::Persistent), T).unwrap();
+    let ttl = Op::Create {
+        path: "/lease".into(),
+        data: Vec::new(),
+        acl: Acl::open_unsafe(),
+        mode: CreateMode::PersistentWithTtl,
+        ttl_ms: Some(5_000),
+    };
+    e.call(c, ttl, T).unwrap();
+    e.call(c, Op::Delete { path: "/box/item".into(), version: -1 }, T).unwrap();
+    assert!(e.call(c, Op::Exists { path: "/box".into(), watch: false }, T).unwrap() != OpResult::NoStat);
+    // ContainerManager runs every 60 s (znode.container.checkIntervalMs).
+    e.run_for(61_000);
+    for path in ["/box", "/lease"] {
+        assert_eq!(e.call(c, Op::Exists { path: path.into(), watch: false }, T), Ok(OpResult::NoStat), "{path} not reaped");
+    }
+}
+
+#[test]
+fn a_failed_multi_changes_nothing_on_any_replica() {
+    let mut e = ensemble(10);
+    let c = e.open(vec![2], 30_000);
+    e.wait_connected(c, T);
+    e.call(c, create("/m", "", CreateMode::Persistent), T).unwrap();
+    let before = e.sim.node(leader(&e)).unwrap().tree().digest();
+    let multi = Op::Multi(vec![create("/m/a", "", CreateMode::Persistent), Op::Delete { path: "/nope".into(), version: -1 }]);
+    match e.call(c, multi, T) {
+        Ok(OpResult::Multi(results)) => {
+            assert_eq!(results[0], Err(ZkError::RolledBack));
+            assert_eq!(results[1], Err(ZkError::NoNode));
+        }
+        other => panic!("{other:?}"),
+    }
+    e.run_for(500);
+    assert_eq!(e.call(c, Op::Exists { path: "/m/a".into(), watch: false }, T), Ok(OpResult::NoStat));
+    trees_agree(&e);
+    let after = e.sim.node(leader(&e)).unwrap().tree();
+    assert_ne!(after.digest(), before, "the failed multi still consumed a zxid");
+    assert!(after.get("/m/a").is_none());
+}
+
+#[test]
+fn a_request_over_one_megabyte_loses_the_connection_and_the_client_reconnects() {
+    let mut e = ensemble(11);
+    let c = e.open(vec![1, 2, 3, 4, 5], 30_000);
+    e.wait_connected(c, T);
+    let big = Op::Create {
+        path: "/big".into(),
+        data: vec![b'x'; 1024 * 1024],
+        acl: Acl::open_unsafe(),
+        mode: CreateMode::Persistent,
+        ttl_ms: None,
+    };
+    assert_eq!(e.call(c, big, T), Err(ZkError::ConnectionLoss));
+    assert_eq!(e.wait_connected(c, T), ClientState::Connected);
+    let ok = Op::Create {
+        path: "/almost".into(),
+        data: vec![b'x'; 1_000_000],
+        acl: Acl::open_unsafe(),
+        mode: CreateMode::Persistent,
+        ttl_ms: None,
+    };
+    assert!(e.call(c, ok, T).is_ok());
+    assert_eq!(e.call(c, Op::Exists { path: "/big".into(), watch: false }, T), Ok(OpResult::NoStat));
+}
+
+#[test]
+fn a_deposed_leader_with_an_uncommitted_proposal_is_truncated_when_it_returns() {
+    let mut e = ensemble(12);
+    let old = leader(&e);
+    let c = e.open((1..=5).filter(|&i| i != old).collect(), 30_000);
+    e.wait_connected(c, T);
+    e.call(c, create("/t", "", CreateMode::Persistent), T).unwrap();
+    e.run_for(500);
+    // Cut the leader off, then have it propose: only its own log gets the txn.
+    e.sim.network.isolate(old, 1..=5);
+    e.sim.command(old, zkspark::zab::ZkCommand::Write);
+    let orphan = e.sim.node(old).unwrap().last_zxid();
+    e.step();
+    e.sim.crash(old);
+    e.sim.network.heal();
+    // The followers elect a new leader; the client's requests fail until they have one.
+    let mut tries = 0;
+    // (A ConnectionLoss may hide a create that happened: NodeExists on the retry is success.)
+    while !matches!(e.call(c, create("/t/after", "", CreateMode::Persistent), T), Ok(_) | Err(ZkError::NodeExists)) {
+        tries += 1;
+        assert!(tries < 10, "no new leader took the write");
+        e.run_for(1_000);
+    }
+    let new_leader = leader(&e);
+    assert_ne!(new_leader, old);
+    e.sim.restart(old);
+    e.run_for(10_000);
+    assert_eq!(sync_modes(&e, old).last().map(String::as_str), Some("TRUNC"));
+    let s = e.sim.node(old).unwrap();
+    assert!(s.last_zxid() > orphan && s.tree().get("/t/after").is_some());
+    assert_ne!(s.tree().get("/").unwrap().data, b"write 1".to_vec(), "the orphan write was dropped");
+    trees_agree(&e);
+}
