@@ -61,6 +61,24 @@ fn bench(args: &[String]) {
         seeds as f64 / secs,
         steps as f64 / secs
     );
+    // The client-load worlds of tests/zk_client_histories.rs: acknowledged writes per
+    // wall-clock second through the whole stack (client library, ZAB, tree, checker).
+    let client_seeds = (seeds / 20).max(10);
+    let start = std::time::Instant::now();
+    let (mut writes, mut reads, mut failures) = (0, 0, 0);
+    for seed in 0..client_seeds {
+        let r = zkspark::client_scenario::run(seed, 30_000);
+        writes += r.writes_ok;
+        reads += r.reads_ok;
+        failures += usize::from(!r.violations.is_empty());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"bench\":\"client-histories\",\"seeds\":{client_seeds},\"seconds\":{secs:.3},\"seeds_per_sec\":{:.1},\"acked_writes_per_sec\":{:.0},\"reads_per_sec\":{:.0},\"failures\":{failures}}}",
+        client_seeds as f64 / secs,
+        writes as f64 / secs,
+        reads as f64 / secs
+    );
 }
 
 /// Reads zkCli commands from stdin and prints zkCli's output as it goes.
