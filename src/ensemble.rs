@@ -63,8 +63,11 @@ struct Client {
     state: ClientState,
     last_zxid: Zxid,
     xid: u32,
-    /// Requests sent on the current connection, in order.
-    pending: Vec<u32>,
+    /// Requests sent on the current connection, in order, with the op (to register watches).
+    pending: Vec<(u32, Option<Op>)>,
+    /// The watch registry (`ZKWatchManager`): filters delivered events and is re-sent to the
+    /// next server after a reconnect.
+    watches: crate::zk::watch::ClientWatches,
     auth: Vec<(String, String)>,
     last_heard: Millis,
     last_sent: Millis,
@@ -123,6 +126,7 @@ impl Ensemble {
             retry_at: now,
             events: Vec::new(),
             frozen: false,
+            watches: crate::zk::watch::ClientWatches::new(),
         });
         self.try_connect(id);
         id
@@ -151,6 +155,7 @@ impl Ensemble {
         cl.servers = servers;
         cl.next_server = 0;
         cl.session = None;
+        cl.watches.clear();
         cl.state = ClientState::Connecting;
         cl.last_zxid = Zxid::ZERO;
         cl.auth.clear();
@@ -208,7 +213,7 @@ impl Ensemble {
         let xid = cl.xid;
         match cl.state {
             ClientState::Connected => {
-                cl.pending.push(xid);
+                cl.pending.push((xid, Some(op.clone())));
                 self.send(c, ClientReq::Op { xid, op });
             }
             state => {
@@ -232,7 +237,7 @@ impl Ensemble {
         cl.xid += 1;
         let xid = cl.xid;
         if cl.state == ClientState::Connected {
-            cl.pending.push(xid);
+            cl.pending.push((xid, None));
             self.send(c, ClientReq::RemoveWatches { xid, path: path.into(), kind });
         } else {
             cl.events.push(ClientEvent::Reply { xid, zxid: Zxid::ZERO, result: Err(ZkError::ConnectionLoss) });
@@ -245,7 +250,7 @@ impl Ensemble {
         cl.xid += 1;
         let xid = cl.xid;
         if cl.state == ClientState::Connected {
-            cl.pending.push(xid);
+            cl.pending.push((xid, None));
             self.send(c, ClientReq::WhoAmI { xid });
         }
         xid
@@ -345,29 +350,41 @@ impl Ensemble {
         let cl = &mut self.clients[c];
         match resp {
             ClientResp::Connected { session, timeout_ms } => {
-                let fresh = cl.session.is_none();
                 cl.session = Some(session);
                 cl.timeout_ms = timeout_ms;
                 cl.state = ClientState::Connected;
-                let _ = fresh;
                 cl.events.push(ClientEvent::Watch(WatchedEvent::state(KeeperState::SyncConnected)));
                 let auth = cl.auth.clone();
+                let watches = cl.watches.to_set_watches();
+                let relative_zxid = cl.last_zxid;
                 for (scheme, a) in auth {
                     self.send(c, ClientReq::AddAuth { scheme, auth: a });
+                }
+                if watches.iter().any(|t| !t.is_empty()) {
+                    self.send(c, ClientReq::SetWatches { relative_zxid, watches });
                 }
             }
             ClientResp::Expired => {
                 cl.state = ClientState::Expired;
+                cl.watches.clear();
                 cl.events.push(ClientEvent::Watch(WatchedEvent::state(KeeperState::Expired)));
                 self.fail_pending(c, ZkError::SessionExpired);
             }
             ClientResp::Disconnected { .. } => self.disconnected(c),
             ClientResp::Reply { xid, zxid, result } => {
                 cl.last_zxid = cl.last_zxid.max(zxid);
-                cl.pending.retain(|&x| x != xid);
+                if let Some(i) = cl.pending.iter().position(|(x, _)| *x == xid) {
+                    if let (_, Some(op)) = cl.pending.remove(i) {
+                        cl.watches.register(&op, &result);
+                    }
+                }
                 cl.events.push(ClientEvent::Reply { xid, zxid, result });
             }
-            ClientResp::Watch(event) => cl.events.push(ClientEvent::Watch(event)),
+            ClientResp::Watch(event) => {
+                if cl.watches.materialize(&event) {
+                    cl.events.push(ClientEvent::Watch(event));
+                }
+            }
             ClientResp::AuthFailed => {
                 cl.state = ClientState::AuthFailed;
                 cl.events.push(ClientEvent::Watch(WatchedEvent::state(KeeperState::AuthFailed)));
@@ -375,11 +392,12 @@ impl Ensemble {
             }
             ClientResp::Closed { xid } => {
                 cl.state = ClientState::Closed;
-                cl.pending.retain(|&x| x != xid);
+                cl.pending.retain(|(x, _)| *x != xid);
+                cl.watches.clear();
             }
             ClientResp::Pong => {}
             ClientResp::WhoAmI { xid, ids } => {
-                cl.pending.retain(|&x| x != xid);
+                cl.pending.retain(|(x, _)| *x != xid);
                 cl.events.push(ClientEvent::WhoAmI { xid, ids });
             }
         }
@@ -387,7 +405,7 @@ impl Ensemble {
 
     fn fail_pending(&mut self, c: ClientId, err: ZkError) {
         let cl = &mut self.clients[c];
-        for xid in std::mem::take(&mut cl.pending) {
+        for (xid, _) in std::mem::take(&mut cl.pending) {
             cl.events.push(ClientEvent::Reply { xid, zxid: Zxid::ZERO, result: Err(err) });
         }
     }
@@ -450,7 +468,6 @@ pub struct EnsembleSession {
     pub ensemble: Ensemble,
     client: ClientId,
     servers: Vec<NodeId>,
-    watches: crate::zk::watch::ClientWatches,
     events: Vec<WatchedEvent>,
     null_data: BTreeMap<String, Zxid>,
     last_data_was_null: bool,
@@ -471,7 +488,6 @@ impl EnsembleSession {
             ensemble,
             client,
             servers,
-            watches: crate::zk::watch::ClientWatches::new(),
             events: Vec::new(),
             null_data: BTreeMap::new(),
             last_data_was_null: false,
@@ -480,20 +496,11 @@ impl EnsembleSession {
         s
     }
 
-    /// Moves the client library's delivered events into the console's queue, filtered by the
-    /// client's watch registry as the default watcher sees them.
+    /// Moves the watch events the client library delivered into the console's queue.
     fn pull_events(&mut self) {
         for ev in self.ensemble.take_events(self.client) {
             if let ClientEvent::Watch(w) = ev {
-                let deliver = w.event_type != crate::zk::watch::WatchEventType::None || {
-                    if w.keeper_state == KeeperState::Expired {
-                        self.watches.clear();
-                    }
-                    true
-                };
-                if deliver && (w.path.is_none() || self.watches.materialize(&w)) {
-                    self.events.push(w);
-                }
+                self.events.push(w);
             }
         }
     }
@@ -509,7 +516,6 @@ impl crate::zk::cli::ZkSession for EnsembleSession {
         let xid = self.ensemble.submit(self.client, op.clone());
         let result = self.ensemble.wait_reply(self.client, xid, CALL_BUDGET_MS);
         self.pull_events();
-        self.watches.register(&op, &result);
         if let (Op::GetData { path, .. }, Ok(OpResult::Data { data, stat })) = (&op, &result) {
             self.last_data_was_null =
                 data.is_empty() && stat.version == 0 && self.null_data.get(path) == Some(&stat.czxid);
@@ -551,7 +557,7 @@ impl crate::zk::cli::ZkSession for EnsembleSession {
             Err(ZkError::ConnectionLoss)
         };
         self.pull_events();
-        let removed = self.watches.remove(path, kind, local, rc)?;
+        let removed = self.ensemble.clients[self.client].watches.remove(path, kind, local, rc)?;
         for event_type in removed {
             self.events.push(WatchedEvent::node(event_type, path));
         }
@@ -609,7 +615,6 @@ impl crate::zk::cli::ZkSession for EnsembleSession {
             .filter(|s| self.servers.contains(s))
             .ok_or_else(|| format!("no such server: {server} (servers are {})", self.servers.iter().map(|&s| client_address(s)).collect::<Vec<_>>().join(", ")))?;
         self.close();
-        self.watches.clear();
         self.ensemble.reopen(self.client, vec![sid]);
         self.ensemble.wait_connected(self.client, CALL_BUDGET_MS);
         self.pull_events();
@@ -622,7 +627,6 @@ impl crate::zk::cli::ZkSession for EnsembleSession {
         }
         self.ensemble.close(self.client);
         self.pull_events();
-        self.watches.clear();
         self.events.push(WatchedEvent::state(KeeperState::Closed));
     }
 

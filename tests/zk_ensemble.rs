@@ -356,3 +356,39 @@ fn a_deposed_leader_with_an_uncommitted_proposal_is_truncated_when_it_returns() 
     assert_ne!(s.tree().get("/").unwrap().data, b"write 1".to_vec(), "the orphan write was dropped");
     trees_agree(&e);
 }
+
+#[test]
+fn a_watch_survives_failover_and_a_change_missed_meanwhile_fires_on_reconnect() {
+    let mut e = ensemble(13);
+    let l = leader(&e);
+    let f = (1..=5).find(|&i| i != l).unwrap();
+    let writer = e.open(vec![l], 30_000);
+    let mut servers = vec![f];
+    servers.extend((1..=5).filter(|&i| i != f));
+    let watcher = e.open(servers, 30_000);
+    e.wait_connected(writer, T);
+    e.wait_connected(watcher, T);
+    e.call(writer, create("/w1", "a", CreateMode::Persistent), T).unwrap();
+    e.call(writer, create("/w2", "a", CreateMode::Persistent), T).unwrap();
+    e.run_for(300);
+    e.call(watcher, get("/w1", true), T).unwrap();
+    e.call(watcher, get("/w2", true), T).unwrap();
+    e.take_events(watcher);
+    // The watcher's server dies; /w1 changes while the client is between servers.
+    e.sim.crash(f);
+    e.call(writer, Op::SetData { path: "/w1".into(), data: b"b".to_vec(), version: -1 }, T).unwrap();
+    e.run_for(2_000);
+    assert_eq!(e.state(watcher), ClientState::Connected);
+    // Then /w2 changes on the new server.
+    e.call(writer, Op::SetData { path: "/w2".into(), data: b"b".to_vec(), version: -1 }, T).unwrap();
+    e.run_for(1_000);
+    let fired: Vec<String> = e
+        .take_events(watcher)
+        .into_iter()
+        .filter_map(|x| match x {
+            ClientEvent::Watch(w) if w.event_type == WatchEventType::NodeDataChanged => w.path,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fired, vec!["/w1".to_string(), "/w2".to_string()], "SetWatches re-armed both watches");
+}

@@ -44,6 +44,9 @@ pub enum ClientReq {
     RemoveWatches { xid: u32, path: String, kind: WatcherType },
     /// `whoAmI` (3.7+): the connection's authenticated ids.
     WhoAmI { xid: u32 },
+    /// `SetWatches2`, sent by a client right after reconnecting: its registered watches, and
+    /// the last zxid it saw so changes it missed fire at once.
+    SetWatches { relative_zxid: Zxid, watches: [Vec<String>; 5] },
 }
 
 /// What a server sends a client.
@@ -158,6 +161,7 @@ impl ZkServer {
                 emit(conn, ClientResp::Reply { xid, zxid, result }, out);
             }
             ClientReq::WhoAmI { xid } => emit(conn, ClientResp::WhoAmI { xid, ids: c.auth.clone() }, out),
+            ClientReq::SetWatches { relative_zxid, watches } => self.set_watches(conn, session, relative_zxid, watches, out),
             ClientReq::Disconnect => self.forget_conn(conn),
             ClientReq::AddAuth { scheme, auth } => {
                 // The two providers a 3.8 server has; any other scheme fails the connection.
@@ -239,6 +243,47 @@ impl ZkServer {
             if self.clients.by_session.get(&c.session) == Some(&conn) {
                 self.clients.by_session.remove(&c.session);
             }
+        }
+    }
+
+    /// `DataTree.setWatches`: a watch whose node changed after `relative_zxid` fires now;
+    /// the others are registered again.
+    fn set_watches(
+        &mut self,
+        conn: ClientConn,
+        session: SessionId,
+        relative_zxid: Zxid,
+        watches: [Vec<String>; 5],
+        out: &mut Out,
+    ) {
+        use crate::zk::watch::{WatchEventType as T, WatchKind};
+        let [data, exist, child, persistent, recursive] = watches;
+        let fire = |t: T, path: &str, out: &mut Out| emit(conn, ClientResp::Watch(WatchedEvent::node(t, path)), out);
+        for path in data {
+            match self.db.tree.get(&path) {
+                None => fire(T::NodeDeleted, &path, out),
+                Some(n) if n.stat.mzxid > relative_zxid => fire(T::NodeDataChanged, &path, out),
+                Some(_) => self.clients.watches.add(session, &path, WatchKind::Data),
+            }
+        }
+        for path in exist {
+            match self.db.tree.get(&path) {
+                Some(_) => fire(T::NodeCreated, &path, out),
+                None => self.clients.watches.add(session, &path, WatchKind::Data),
+            }
+        }
+        for path in child {
+            match self.db.tree.get(&path) {
+                None => fire(T::NodeDeleted, &path, out),
+                Some(n) if n.stat.pzxid > relative_zxid => fire(T::NodeChildrenChanged, &path, out),
+                Some(_) => self.clients.watches.add(session, &path, WatchKind::Child),
+            }
+        }
+        for path in persistent {
+            self.clients.watches.add(session, &path, WatchKind::Persistent);
+        }
+        for path in recursive {
+            self.clients.watches.add(session, &path, WatchKind::PersistentRecursive);
         }
     }
 

@@ -372,6 +372,13 @@ impl ClientWatches {
         ClientWatches::default()
     }
 
+    /// The registrations a reconnecting client re-sends (`SetWatches2`): data, exist, child,
+    /// persistent and persistent-recursive paths.
+    pub fn to_set_watches(&self) -> [Vec<String>; 5] {
+        [&self.data, &self.exist, &self.child, &self.persistent, &self.persistent_recursive]
+            .map(|t| t.iter().cloned().collect())
+    }
+
     /// `WatchRegistration.register(rc)` after a reply: exists registers on NoNode as an exist
     /// watch, addWatch on NoNode too; the others only on success.
     pub fn register(&mut self, op: &Op, result: &Result<OpResult, ZkError>) {
