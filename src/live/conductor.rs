@@ -7,16 +7,21 @@
 //! runtime ── advance(wall ms) / worker_output / kill / restart / command ──▶ Conductor
 //! runtime ◀──────────── Post{sid, generation, ToWorker} ──────────────────── Conductor
 //! UI      ◀──────────── snapshot() ───────────────────────────────────────── Conductor
+//! client  ── client_send(sid, conn, req) ──▶ Conductor ──Post──▶ that server's worker
+//! client  ◀── take_client_inbox(): what servers said to client connections ─ Conductor
 //! ```
 
 use super::protocol::{FromWorker, ToWorker};
 use crate::sim::{Disk, Effect, LinkConfig, Millis, Network, Rng};
+use crate::zab::clients::{ClientConn, ClientReq, ClientResp};
 use crate::zab::{ServerView, Sid, ZabMsg, ZkCommand, ZkConfig, ZkEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How many log entries the page keeps.
 pub const LOG_CAPACITY: usize = 400;
+/// Bound on client mail nobody collected.
+pub const CLIENT_INBOX_CAPACITY: usize = 10_000;
 /// At most this much virtual time passes in one `advance`, so a background tab that wakes up
 /// does not replay minutes at once.
 pub const MAX_STEP_MS: f64 = 2_000.0;
@@ -57,6 +62,14 @@ pub struct LogEntry {
     pub node: Sid,
     pub peer: Option<Sid>,
     pub text: String,
+}
+
+/// What a server said to one client connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientMail {
+    pub sid: Sid,
+    pub conn: ClientConn,
+    pub resp: ClientResp,
 }
 
 /// A message on the wire, for drawing.
@@ -152,7 +165,7 @@ pub struct Conductor {
     log_seq: u64,
     stats: Stats,
     /// What servers said to client connections, for the page's clients to collect.
-    client_inbox: Vec<(Sid, crate::zab::clients::ClientConn, crate::zab::clients::ClientResp)>,
+    client_inbox: Vec<ClientMail>,
 }
 
 impl Conductor {
@@ -206,6 +219,15 @@ impl Conductor {
     }
     pub fn status(&self, sid: Sid) -> &NodeStatus {
         &self.nodes[&sid].status
+    }
+    /// The latest view a server's worker reported (None while it loads or once it is dead).
+    pub fn view(&self, sid: Sid) -> Option<&ServerView> {
+        let slot = self.nodes.get(&sid)?;
+        if self.is_alive(sid) {
+            slot.view.as_ref()
+        } else {
+            None
+        }
     }
     pub fn set_speed(&mut self, speed: f64) {
         self.speed = speed.clamp(0.05, 20.0);
@@ -420,6 +442,43 @@ impl Conductor {
         posts
     }
 
+    /// A client's packet on its connection `conn` to server `sid`. Client connections do not
+    /// cross the virtual network (clients are not ensemble members): the packet goes to the
+    /// worker at once. Returns the worker incarnation it went to, or None if the server is
+    /// dead (the client's connect is refused / its connection was reset) and nothing is sent.
+    pub fn client_send(&mut self, sid: Sid, conn: ClientConn, req: ClientReq, posts: &mut Vec<Post>) -> Option<u32> {
+        if !self.nodes.contains_key(&sid) || !self.is_alive(sid) {
+            return None;
+        }
+        let cmd = ZkCommand::Client { conn, req };
+        self.post(sid, ToWorker::Command { now: self.now, cmd }, posts);
+        Some(self.nodes[&sid].generation)
+    }
+
+    /// Whether `sid`'s worker is still incarnation `generation` and alive: a client whose
+    /// server was killed sees its TCP connection reset.
+    pub fn is_up(&self, sid: Sid, generation: u32) -> bool {
+        self.nodes.get(&sid).is_some_and(|s| s.generation == generation) && self.is_alive(sid)
+    }
+
+    /// Hands out what servers said to the connections `owns` claims, in order; the rest stays
+    /// for its own client.
+    pub fn take_client_mail(&mut self, owns: impl Fn(ClientConn) -> bool) -> Vec<ClientMail> {
+        let (mine, rest) = std::mem::take(&mut self.client_inbox).into_iter().partition(|m| owns(m.conn));
+        self.client_inbox = rest;
+        mine
+    }
+
+    /// Whether servers said something to clients that nobody collected yet.
+    pub fn has_client_mail(&self) -> bool {
+        !self.client_inbox.is_empty()
+    }
+
+    /// A client-side happening for the log (a session connected, moved, expired).
+    pub fn log_client(&mut self, sid: Sid, text: String) {
+        self.log(LogKind::Client, sid, None, text);
+    }
+
     /// Asks a worker to panic (to show a crashed worker).
     pub fn inject_panic(&mut self, sid: Sid) -> Vec<Post> {
         let mut posts = Vec::new();
@@ -443,11 +502,16 @@ impl Conductor {
             ZkEvent::WriteIgnored { reason } => (LogKind::Client, format!("write ignored: {reason}")),
             ZkEvent::Applied { .. } => return, // one per txn per server: shown in the cards instead
             ZkEvent::Committed { zxid, .. } => (LogKind::Zab, format!("committed {zxid}")),
-            ZkEvent::SyncMode { learner, mode, detail } => (LogKind::Zab, format!("syncs {learner} with {mode}: {detail}")),
+            ZkEvent::SyncMode { learner, mode, detail } => {
+                (LogKind::Zab, format!("syncs {learner} with {mode}: {detail}"))
+            }
             ZkEvent::Snapshot { zxid } => (LogKind::Zab, format!("took a snapshot at {zxid}")),
             ZkEvent::SessionExpiring { session } => (LogKind::Client, format!("session 0x{session:x} expired")),
             ZkEvent::Client { conn, resp } => {
-                self.client_inbox.push((sid, conn, resp));
+                if self.client_inbox.len() == CLIENT_INBOX_CAPACITY {
+                    self.client_inbox.remove(0); // unclaimed mail of a client that is gone
+                }
+                self.client_inbox.push(ClientMail { sid, conn, resp });
                 return;
             }
         };

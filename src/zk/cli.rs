@@ -71,6 +71,14 @@ pub trait ZkSession {
     fn is_alive(&self) -> bool {
         !matches!(self.state(), "CLOSED" | "AUTH_FAILED")
     }
+
+    /// Whether the session could not answer something the current line asked (its reply has
+    /// not come yet) and gave a placeholder instead: the run must be discarded and the line run
+    /// again once the reply is in (`Console::run_line_suspendable`). Synchronous sessions
+    /// never suspend.
+    fn suspended(&self) -> bool {
+        false
+    }
 }
 
 /// `ZooKeeperMain.MyCommandOptions.parseCommand`: `\s*([^"']\S*|"[^"]*"|'[^']*')\s*` applied
@@ -569,6 +577,18 @@ pub struct Completion {
     pub candidates: Vec<String>,
 }
 
+/// What a line can change in the shell itself (not in the session), saved before a run that
+/// may be discarded.
+#[derive(Clone)]
+struct ShellState {
+    history: BTreeMap<i64, String>,
+    command_count: i64,
+    print_watches: bool,
+    last_args: Option<Vec<String>>,
+    add_watch_recursive: bool,
+    exited: bool,
+}
+
 /// The zkCli shell: history, the prompt counter, the sticky state of its command objects, and
 /// the session it drives.
 pub struct Console {
@@ -629,8 +649,53 @@ impl Console {
             return out.text;
         }
         self.drain_events(&mut out);
+        self.execute_line(line, &mut out);
+        out.text
+    }
+
+    /// `run_line` over a session that may not have every answer yet (`ZkSession::suspended`):
+    /// `None` if the session suspended, with the shell exactly as before the call (history,
+    /// prompt counter, sticky options) and the run's output dropped; the caller runs the line
+    /// again once the session can answer more. Events delivered before the line are not
+    /// printed here: the caller prints them (`pending_output`) before it starts the line.
+    pub fn run_line_suspendable(&mut self, line: &str) -> Option<String> {
+        let mut out = Out::default();
+        if self.exited {
+            return Some(out.text);
+        }
+        let saved = self.save_shell();
+        self.execute_line(line, &mut out);
+        if self.session.suspended() {
+            self.restore_shell(saved);
+            return None;
+        }
+        Some(out.text)
+    }
+
+    fn save_shell(&self) -> ShellState {
+        ShellState {
+            history: self.history.clone(),
+            command_count: self.command_count,
+            print_watches: self.print_watches,
+            last_args: self.last_args.clone(),
+            add_watch_recursive: self.add_watch_recursive,
+            exited: self.exited,
+        }
+    }
+
+    fn restore_shell(&mut self, saved: ShellState) {
+        self.history = saved.history;
+        self.command_count = saved.command_count;
+        self.print_watches = saved.print_watches;
+        self.last_args = saved.last_args;
+        self.add_watch_recursive = saved.add_watch_recursive;
+        self.exited = saved.exited;
+    }
+
+    /// The body of `executeLine` after the events that came before it.
+    fn execute_line(&mut self, line: &str, out: &mut Out) {
         if line.is_empty() {
-            return out.text;
+            return;
         }
         let tokens = tokenize(line);
         if !tokens.is_empty() {
@@ -638,11 +703,10 @@ impl Console {
         }
         self.history.insert(self.command_count, line.to_string());
         if let Some(args) = self.last_args.clone() {
-            self.process_cmd(args, &mut out);
+            self.process_cmd(args, out);
         }
         self.command_count += 1;
-        self.drain_events(&mut out);
-        out.text
+        self.drain_events(out);
     }
 
     /// JLine's `JLineZNodeCompleter.complete`: the candidates for the word before `cursor` —
