@@ -12,6 +12,7 @@ pub mod linearizability;
 pub mod live;
 pub mod scenario;
 pub mod sim;
+pub mod spark;
 pub mod zab;
 pub mod zk;
 
