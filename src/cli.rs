@@ -5,7 +5,7 @@ use crate::scenario::{self, ScenarioOptions};
 use crate::zk::cli::{Console, ZkSession};
 use std::io::{self, BufRead, Write};
 
-pub const USAGE: &str = "usage: zkspark sim [--seed N] [--servers 3|5|7|K] [--duration-ms T] [--faults] [--trace]\n\
+pub const USAGE: &str = "usage: zkspark sim [--seed N] [--servers 3|5|7|K] [--observers M] [--duration-ms T] [--faults] [--trace]\n\
   Runs a simulated ZooKeeper ensemble and prints one JSON line: the seed, each server's final\n\
   state, the quorum-backed leader and its epoch, stragglers, leader changes, the trace hash and any invariant\n\
   violations (--trace adds every step of the run). With --faults, T ms of random kills, restarts, partitions, loss and writes are\n\
@@ -122,6 +122,13 @@ pub fn parse(args: &[String]) -> Result<ScenarioOptions, String> {
                     return Err(format!("--servers must be between 1 and 15, got {n}"));
                 }
                 opts.n_servers = n as u32;
+            }
+            "--observers" => {
+                let n = value("--observers")?;
+                if n > 8 {
+                    return Err(format!("--observers must be between 0 and 8, got {n}"));
+                }
+                opts.observers = n as u32;
             }
             "--duration-ms" => opts.duration_ms = value("--duration-ms")?,
             "--faults" => opts.faults = true,

@@ -275,7 +275,7 @@ fn collect(e: &mut Ensemble, c: ClientId, i: usize, slot: &mut Option<InFlight>,
 
 fn check_world(e: &Ensemble, violations: &mut Vec<String>) {
     let sim = &e.sim;
-    let leader = quorum_leader(sim, &QuorumMaj::new(sim.ids()));
+    let leader = quorum_leader(sim, &crate::scenario::voters_of(sim));
     let Some(leader) = leader else {
         let states: Vec<String> = sim
             .ids()

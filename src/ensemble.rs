@@ -11,7 +11,6 @@
 //!            server with the same session id; an unknown session comes back Expired
 //! ```
 
-use crate::scenario::ensemble as sim_ensemble;
 use crate::sim::{Millis, Network, NodeId, Simulator};
 use crate::zab::clients::{ClientConn, ClientReq, ClientResp};
 use crate::zab::{ZkCommand, ZkEvent, ZkServer, Zxid};
@@ -94,7 +93,12 @@ const RECONNECT_DELAY_MS: Millis = 200;
 impl Ensemble {
     /// `n` servers on `network`; runs until a leader is established (at most 60 s).
     pub fn new(seed: u64, n: u32, network: Network) -> Ensemble {
-        let mut sim = sim_ensemble(seed, n, network);
+        Ensemble::with_config(seed, crate::zab::ZkConfig::ensemble(n), network)
+    }
+
+    /// An ensemble of the voters and observers in `config`.
+    pub fn with_config(seed: u64, config: crate::zab::ZkConfig, network: Network) -> Ensemble {
+        let mut sim = crate::scenario::ensemble_with(seed, config, network);
         crate::scenario::run_until_quorum_leader(&mut sim, 60_000);
         Ensemble { sim, clients: Vec::new(), conns: BTreeMap::new(), cursor: 0, next_conn: 0 }
     }

@@ -15,7 +15,10 @@ use serde::Serialize;
 #[derive(Clone, Debug)]
 pub struct ScenarioOptions {
     pub seed: u64,
+    /// Voting servers `1..=n_servers`.
     pub n_servers: u32,
+    /// Observers, numbered after the voters.
+    pub observers: u32,
     /// Virtual time the run lasts (the fault phase, when faults are on).
     pub duration_ms: Millis,
     pub faults: bool,
@@ -30,6 +33,7 @@ impl ScenarioOptions {
         ScenarioOptions {
             seed,
             n_servers,
+            observers: 0,
             duration_ms,
             faults,
             liveness_budget_ms: LIVENESS_BUDGET_MS,
@@ -76,9 +80,21 @@ pub struct Report {
 
 /// Builds a fresh simulated ensemble of `n` servers with ZooKeeper's default timing.
 pub fn ensemble(seed: u64, n: u32, network: Network) -> Simulator<ZkServer> {
-    let config = ZkConfig::ensemble(n);
-    let ids: Vec<NodeId> = (1..=n).collect();
+    ensemble_with(seed, ZkConfig::ensemble(n), network)
+}
+
+/// A fresh simulated ensemble of the voters and observers in `config`.
+pub fn ensemble_with(seed: u64, config: ZkConfig, network: Network) -> Simulator<ZkServer> {
+    let ids: Vec<NodeId> = config.voters().chain(config.observers.iter().copied()).collect();
     Simulator::new(seed, network, &ids, Box::new(move |id, disk| ZkServer::recover(id, config.clone(), disk)))
+}
+
+/// The voters of a simulated ensemble, as any of its servers' configuration says.
+pub fn voters_of(sim: &Simulator<ZkServer>) -> QuorumMaj {
+    sim.ids()
+        .into_iter()
+        .find_map(|id| sim.node(id).map(|s| s.config().quorum.clone()))
+        .unwrap_or_else(|| QuorumMaj::new(sim.ids()))
 }
 
 /// Runs until the ensemble has one leader backed by a quorum, or `budget_ms` passes; returns how
@@ -97,7 +113,7 @@ fn run_until(
     budget_ms: Millis,
     done: impl Fn(&Simulator<ZkServer>, &QuorumMaj) -> bool,
 ) -> Option<Millis> {
-    let quorum = QuorumMaj::new(sim.ids());
+    let quorum = voters_of(sim);
     let start = sim.now();
     while sim.now() - start <= budget_ms {
         if done(sim, &quorum) {
@@ -172,8 +188,9 @@ fn inject_fault(sim: &mut Simulator<ZkServer>, rng: &mut Rng, n: u32) {
 pub fn run(opts: &ScenarioOptions) -> Report {
     let mut world_rng = Rng::new(opts.seed ^ 0x5A5A_5A5A_5A5A_5A5A);
     let network = random_network(&mut world_rng, opts.faults);
-    let n = opts.n_servers;
-    let mut sim = ensemble(opts.seed, n, network);
+    let config = ZkConfig::with_observers(opts.n_servers, opts.observers);
+    let n = opts.n_servers + opts.observers;
+    let mut sim = ensemble_with(opts.seed, config, network);
     if opts.keep_trace {
         sim.keep_trace_log();
     }
@@ -194,7 +211,7 @@ pub fn run(opts: &ScenarioOptions) -> Report {
         }
         let settled = run_until_quorum_leader(&mut sim, opts.liveness_budget_ms);
         // A last write through the healed ensemble, then time for every follower to apply it.
-        if let Some(leader) = quorum_leader(&sim, &QuorumMaj::new(sim.ids())) {
+        if let Some(leader) = quorum_leader(&sim, &voters_of(&sim)) {
             sim.command(leader, ZkCommand::Write);
             let until = sim.now() + CATCH_UP_MS;
             sim.run_until(until);
@@ -213,7 +230,7 @@ fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: O
     if let Err(e) = at_most_one_leader_per_epoch(sim.events()) {
         violations.push(e);
     }
-    let leader = quorum_leader(sim, &QuorumMaj::new(sim.ids()));
+    let leader = quorum_leader(sim, &voters_of(sim));
     let caught_up: Vec<&ZkServer> = sim
         .ids()
         .into_iter()
@@ -250,7 +267,8 @@ fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: O
         let budget = if opts.faults { opts.liveness_budget_ms } else { opts.duration_ms };
         violations.push(format!("no quorum-backed leader within {budget} ms of a healthy, connected quorum"));
     }
-    let states = (1..=opts.n_servers)
+    let total = opts.n_servers + opts.observers;
+    let states = (1..=total)
         .map(|id| (id, sim.node(id).map_or("down".to_string(), |s| s.state().as_str().to_string())))
         .collect();
     Report {
@@ -260,7 +278,7 @@ fn report(opts: &ScenarioOptions, sim: &Simulator<ZkServer>, settled_after_ms: O
         faults: opts.faults,
         states,
         leader,
-        stragglers: (1..=opts.n_servers)
+        stragglers: (1..=total)
             .filter(|&id| sim.node(id).is_some_and(|s| Some(id) != leader && s.synced_leader() != leader))
             .collect(),
         epoch: leader.and_then(|l| sim.node(l)).and_then(|s| s.established_epoch()),

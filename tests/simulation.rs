@@ -14,16 +14,26 @@ fn servers_for(seed: u64) -> u32 {
     [3, 5, 7][(seed % 3) as usize]
 }
 
+/// One seed in four adds two observers to the voters.
+fn observers_for(seed: u64) -> u32 {
+    if seed % 4 == 1 {
+        2
+    } else {
+        0
+    }
+}
+
 #[test]
 fn at_most_one_leader_per_epoch_and_a_leader_once_healed() {
     let mut failures = Vec::new();
     let mut max_settle = 0;
     for seed in seed_range() {
         let n = servers_for(seed);
-        let report = scenario::run(&ScenarioOptions::new(seed, n, 60_000, true));
+        let observers = observers_for(seed);
+        let report = scenario::run(&ScenarioOptions { observers, ..ScenarioOptions::new(seed, n, 60_000, true) });
         if !report.violations.is_empty() {
             failures.push(format!(
-                "seed {seed}: {:?}\n  replay: cargo run -- sim --seed {seed} --servers {n} --duration-ms 60000 --faults",
+                "seed {seed}: {:?}\n  replay: cargo run -- sim --seed {seed} --servers {n} --observers {observers} --duration-ms 60000 --faults",
                 report.violations
             ));
         }

@@ -392,3 +392,29 @@ fn a_watch_survives_failover_and_a_change_missed_meanwhile_fires_on_reconnect() 
         .collect();
     assert_eq!(fired, vec!["/w1".to_string(), "/w2".to_string()], "SetWatches re-armed both watches");
 }
+
+#[test]
+fn observers_serve_reads_and_forward_writes_but_never_vote() {
+    let net = Network::new(LinkConfig { latency_ms: 5, jitter_ms: 5, loss_ppm: 0, dup_ppm: 0, fifo: true });
+    let mut e = Ensemble::with_config(14, zkspark::zab::ZkConfig::with_observers(3, 2), net);
+    e.run_for(3_000);
+    for o in [4, 5] {
+        assert_eq!(e.sim.node(o).unwrap().state(), zkspark::zab::ServerState::Observing, "server {o}");
+    }
+    // A client on an observer writes (forwarded to the leader) and reads its write back.
+    let c = e.open(vec![4], 30_000);
+    assert_eq!(e.wait_connected(c, T), ClientState::Connected);
+    e.call(c, create("/obs", "seen", CreateMode::Persistent), T).unwrap();
+    assert_eq!(data_of(e.call(c, get("/obs", false), T)), "seen");
+    e.run_for(500);
+    assert!(e.sim.node(5).unwrap().tree().get("/obs").is_some(), "the other observer got the INFORM");
+    // Both other voters down: three servers run (the leader and two observers), but one voter
+    // is no quorum: the leader steps down and nobody leads.
+    let l = (1..=3).find(|&i| e.sim.node(i).is_some_and(|s| s.established_epoch().is_some())).unwrap();
+    for v in (1..=3).filter(|&v| v != l) {
+        e.sim.crash(v);
+    }
+    e.run_for(30_000);
+    assert!((1..=5).all(|i| e.sim.node(i).is_none_or(|s| s.established_epoch().is_none())), "a leader without a quorum of voters");
+    assert!([4, 5].iter().all(|&o| e.sim.node(o).unwrap().state() != zkspark::zab::ServerState::Leading));
+}

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZkConfig {
     pub quorum: QuorumMaj,
+    /// Non-voting members (`server.N=…:observer`): they follow the leader's commits (INFORM)
+    /// and serve clients, but never vote, ack or lead.
+    pub observers: std::collections::BTreeSet<Sid>,
     /// `tickTime`: the basic time unit (default 2000 ms in zoo_sample.cfg).
     pub tick_time_ms: Millis,
     /// `initLimit`: ticks a learner may take to connect and sync (zoo_sample.cfg: 10).
@@ -42,6 +45,7 @@ impl ZkConfig {
     pub fn ensemble(n: u32) -> ZkConfig {
         ZkConfig {
             quorum: QuorumMaj::new(1..=n),
+            observers: std::collections::BTreeSet::new(),
             tick_time_ms: 2000,
             init_limit: 10,
             sync_limit: 5,
@@ -55,6 +59,19 @@ impl ZkConfig {
             max_session_ticks: 20,
             wall_clock_base_ms: 1_700_000_000_000,
         }
+    }
+
+    /// Voters `1..=voters` and observers after them.
+    pub fn with_observers(voters: u32, observers: u32) -> ZkConfig {
+        ZkConfig { observers: (voters + 1..=voters + observers).collect(), ..ZkConfig::ensemble(voters) }
+    }
+
+    pub fn is_voter(&self, sid: Sid) -> bool {
+        self.quorum.voters.contains(&sid)
+    }
+
+    pub fn is_member(&self, sid: Sid) -> bool {
+        self.is_voter(sid) || self.observers.contains(&sid)
     }
 
     pub fn voters(&self) -> impl Iterator<Item = Sid> + '_ {

@@ -33,6 +33,9 @@ enum LearnerPhase {
 
 pub struct FollowerState {
     pub leader: Sid,
+    /// An observer: registers with OBSERVERINFO's role, gets INFORM instead of PROPOSAL and
+    /// COMMIT, and never acks a proposal.
+    pub observer: bool,
     conn: ConnId,
     phase: LearnerPhase,
     /// When the leader's silence ends this follower's allegiance.
@@ -51,6 +54,7 @@ impl FollowerState {
     pub fn new(now: Millis, leader: Sid, conn: ConnId, config: &ZkConfig) -> FollowerState {
         FollowerState {
             leader,
+            observer: false,
             conn,
             phase: LearnerPhase::Connecting,
             read_deadline: now + config.init_timeout_ms(),
@@ -138,6 +142,7 @@ impl ZkServer {
             ZabMsg::Snap { snapshot, .. } => self.handle_snap(*snapshot, out),
             ZabMsg::Proposal { txn, .. } => self.handle_proposal(now, txn, out),
             ZabMsg::Commit { zxid, .. } => self.handle_commit(now, zxid, out),
+            ZabMsg::Inform { txn, .. } => self.handle_inform(now, txn, out),
             ZabMsg::SyncReply { session, cxid, .. } => self.sync_done(session, cxid, out),
             _ => {}
         }
@@ -247,11 +252,13 @@ impl ZkServer {
     /// COMMIT; a proposal we never got means the stream lost packets.
     fn handle_ping(&mut self, now: Millis, conn: ConnId, proposed: Zxid, committed: Zxid, out: &mut Out) {
         let f = follower(&mut self.role);
-        let (leader, streaming) = (f.leader, f.streaming());
+        let (leader, streaming, observer) = (f.leader, f.streaming(), f.observer);
+        // An observer only ever gets committed txns: it compares against the commit point.
+        let expected = if observer { committed } else { proposed };
         if streaming {
-            if proposed > self.db.last_logged() {
+            if expected > self.db.last_logged() {
                 let reason = format!(
-                    "leader proposed up to {proposed} but the last proposal received is {}: lost packets from the leader",
+                    "leader is at {expected} but the last txn received is {}: lost packets from the leader",
                     self.db.last_logged()
                 );
                 self.become_looking(now, reason, out);
@@ -263,7 +270,7 @@ impl ZkServer {
             }
         }
         let sessions = self.clients.take_touched();
-        let proposed = if streaming { self.db.last_logged() } else { Zxid::ZERO };
+        let proposed = if streaming && !observer { self.db.last_logged() } else { Zxid::ZERO };
         self.send(leader, ZabMsg::Ping { conn, sessions, proposed, committed: Zxid::ZERO }, out);
     }
 
@@ -295,6 +302,25 @@ impl ZkServer {
         }
         let (leader, conn) = (follower(&mut self.role).leader, follower(&mut self.role).conn);
         self.send(leader, ZabMsg::Ack { conn, zxid }, out);
+    }
+
+    /// INFORM (observers): a committed txn: log and apply it at once.
+    fn handle_inform(&mut self, now: Millis, txn: Txn, out: &mut Out) {
+        let f = follower(&mut self.role);
+        if !f.observer || !f.streaming() || txn.zxid <= self.db.last_logged() {
+            return;
+        }
+        let (zxid, last) = (txn.zxid, self.db.last_logged());
+        let next = if zxid.epoch() == last.epoch() { zxid.counter() == last.counter() + 1 } else { zxid.counter() == 1 };
+        if !next {
+            let reason = format!("Got zxid {zxid} expected the one after {last}: lost packets from the leader");
+            self.become_looking(now, reason, out);
+            return;
+        }
+        self.db.append(txn, out);
+        let applied = self.db.commit_up_to(zxid, out);
+        self.on_applied(now, applied, out);
+        self.db.maybe_snapshot(out);
     }
 
     /// A COMMIT: apply every logged proposal up to it.

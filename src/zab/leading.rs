@@ -115,7 +115,8 @@ impl LeaderState {
         self.outstanding.iter().map(|(&z, acks)| (z, acks.iter().copied().collect())).collect()
     }
 
-    /// Learners that receive proposals and commits: those already sent their sync data.
+    /// Learners that receive proposals and commits (or, observers, INFORMs): those already
+    /// sent their sync data.
     fn forwarding(&self) -> Vec<(Sid, ConnId)> {
         self.learners.iter().filter(|(_, x)| x.stage >= LearnerStage::NewLeaderSent).map(|(&s, x)| (s, x.conn)).collect()
     }
@@ -335,7 +336,8 @@ impl ZkServer {
         };
         out.push(Effect::Event(ZkEvent::SyncMode { learner: sid, mode: mode.into(), detail }));
         self.send(sid, msg, out);
-        for z in in_flight {
+        // Observers get in-flight txns as INFORMs once committed; voters get the proposals now.
+        for z in in_flight.into_iter().filter(|_| self.config.is_voter(sid)) {
             let txn = self.db.logged(z).expect("outstanding proposals are logged").clone();
             self.send(sid, ZabMsg::Proposal { conn, txn }, out);
         }
@@ -463,7 +465,7 @@ impl ZkServer {
         l.zxid_counter += 1;
         let zxid = Zxid::new(l.new_epoch.expect("established"), l.zxid_counter);
         l.outstanding.insert(zxid, BTreeSet::from([me]));
-        let targets = l.forwarding();
+        let targets: Vec<(Sid, ConnId)> = l.forwarding().into_iter().filter(|(s, _)| self.config.is_voter(*s)).collect();
         let time = self.config.wall_clock_base_ms + now;
         let txn = Txn { zxid, time, session, cxid, kind };
         self.db.append(txn.clone(), out);
@@ -477,9 +479,10 @@ impl ZkServer {
     /// An ACK of proposal `zxid`. A learner logs proposals in order (a gap makes it
     /// reconnect), so its ACK of `zxid` vouches for every earlier outstanding one too.
     fn handle_proposal_ack(&mut self, now: Millis, from: Sid, zxid: Zxid, out: &mut Out) {
+        let voter = self.config.is_voter(from);
         let l = leader(&mut self.role);
-        if l.learners.get(&from).is_none_or(|x| x.stage < LearnerStage::NewLeaderSent) {
-            return;
+        if !voter || l.learners.get(&from).is_none_or(|x| x.stage < LearnerStage::NewLeaderSent) {
+            return; // observers never ack proposals
         }
         for (_, acks) in l.outstanding.range_mut(..=zxid) {
             acks.insert(from);
@@ -498,7 +501,12 @@ impl ZkServer {
             l.outstanding.remove(&zxid);
             let targets = l.forwarding();
             for (sid, conn) in targets {
-                self.send(sid, ZabMsg::Commit { conn, zxid }, out);
+                if self.config.is_voter(sid) {
+                    self.send(sid, ZabMsg::Commit { conn, zxid }, out);
+                } else {
+                    let txn = self.db.logged(zxid).expect("committed txns are logged").clone();
+                    self.send(sid, ZabMsg::Inform { conn, txn }, out);
+                }
             }
             let applied = self.db.commit_up_to(zxid, out);
             out.push(Effect::Event(ZkEvent::Committed { zxid, chain: self.db.chain() }));

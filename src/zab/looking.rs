@@ -65,15 +65,21 @@ impl Election {
 }
 
 impl ZkServer {
+    /// `getInitId`/`getInitLastLoggedZxid`/`getPeerEpoch`: a non-voter proposes nobody (id 0,
+    /// below every real server), so its vote never wins and it adopts the voters'.
     fn init_proposal(&self) -> (Sid, Zxid, u32) {
-        (self.sid, self.db.last_logged(), self.current_epoch)
+        if self.config.is_voter(self.sid) {
+            (self.sid, self.db.last_logged(), self.current_epoch)
+        } else {
+            (0, Zxid::ZERO, 0)
+        }
     }
 
     /// Starts a new election round (`lookForLeader`'s prologue).
     pub(super) fn look_for_leader(&mut self, now: Millis, out: &mut Out) {
         self.logicalclock += 1;
-        let mut election =
-            Election::new(self.sid, self.db.last_logged(), self.current_epoch, self.config.min_notification_interval_ms);
+        let (id, zxid, epoch) = self.init_proposal();
+        let mut election = Election::new(id, zxid, epoch, self.config.min_notification_interval_ms);
         election.poll_deadline = Some(now + election.not_timeout_ms);
         self.role = Role::Looking(election);
         self.send_notifications(out);
@@ -137,6 +143,14 @@ impl ZkServer {
 
     /// `WorkerReceiver`: every notification lands here, whatever our state.
     pub(super) fn receive_notification(&mut self, now: Millis, from: Sid, n: Notification, out: &mut Out) {
+        if !self.config.is_voter(from) {
+            // `WorkerReceiver`: a non-voting member (an observer) just gets our current vote.
+            out.push(Effect::Send { to: from, msg: ZabMsg::Notification(self.my_notification()) });
+            return;
+        }
+        if !self.config.is_voter(n.leader) {
+            return; // `validVoter(n.leader)`: votes for non-voters are ignored
+        }
         if self.state() == ServerState::Looking {
             // A LOOKING sender still in an older round gets our current proposal back.
             let reply_needed = n.state == ServerState::Looking && n.election_epoch < self.logicalclock;
@@ -168,6 +182,7 @@ impl ZkServer {
         match n.state {
             ServerState::Looking => self.handle_looking_vote(now, from, n, out),
             ServerState::Following | ServerState::Leading => self.handle_settled_vote(now, from, n, out),
+            ServerState::Observing => {}
         }
     }
 
@@ -257,10 +272,13 @@ impl ZkServer {
             self.change_state(Role::Leading(leader), reason, out);
             self.start_leading(now, out);
         } else {
-            self.current_vote.state = ServerState::Following;
-            let reason = format!("following {} after round {} ({why})", vote.leader, self.logicalclock);
+            let observer = !self.config.is_voter(self.sid);
+            self.current_vote.state = if observer { ServerState::Observing } else { ServerState::Following };
+            let verb = if observer { "observing" } else { "following" };
+            let reason = format!("{verb} {} after round {} ({why})", vote.leader, self.logicalclock);
             let conn = self.new_conn_id();
-            let follower = FollowerState::new(now, vote.leader, conn, &self.config);
+            let mut follower = FollowerState::new(now, vote.leader, conn, &self.config);
+            follower.observer = observer;
             self.change_state(Role::Following(follower), reason, out);
             self.start_following(now, out);
         }

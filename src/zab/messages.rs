@@ -91,6 +91,11 @@ pub enum ZabMsg {
         conn: ConnId,
         txn: Txn,
     },
+    /// Leader → observer: a committed txn (`Leader.INFORM`), proposal and commit in one.
+    Inform {
+        conn: ConnId,
+        txn: Txn,
+    },
     /// Every proposal up to `zxid` is committed: apply it.
     Commit {
         conn: ConnId,
@@ -134,6 +139,7 @@ impl ZabMsg {
             ZabMsg::Snap { .. } => "SNAP",
             ZabMsg::Proposal { .. } => "PROPOSAL",
             ZabMsg::Commit { .. } => "COMMIT",
+            ZabMsg::Inform { .. } => "INFORM",
             ZabMsg::Request { .. } => "REQUEST",
             ZabMsg::Sync { .. } => "SYNC",
             ZabMsg::SyncReply { .. } => "SYNC",
@@ -156,6 +162,7 @@ impl ZabMsg {
             | ZabMsg::Snap { conn, .. }
             | ZabMsg::Proposal { conn, .. }
             | ZabMsg::Commit { conn, .. }
+            | ZabMsg::Inform { conn, .. }
             | ZabMsg::Request { conn, .. }
             | ZabMsg::Sync { conn, .. }
             | ZabMsg::SyncReply { conn, .. } => Some(*conn),
@@ -192,6 +199,7 @@ impl fmt::Display for ZabMsg {
             ZabMsg::Snap { snapshot, .. } => write!(f, "SNAP tree at {}", snapshot.tree.last_zxid()),
             ZabMsg::Proposal { txn, .. } => write!(f, "PROPOSAL zxid={} {}", txn.zxid, txn.kind.name()),
             ZabMsg::Commit { zxid, .. } => write!(f, "COMMIT zxid={zxid}"),
+            ZabMsg::Inform { txn, .. } => write!(f, "INFORM zxid={} {}", txn.zxid, txn.kind.name()),
             ZabMsg::Request { session, kind, .. } => write!(f, "REQUEST {} session=0x{session:x}", kind.name()),
             ZabMsg::Sync { session, .. } => write!(f, "SYNC session=0x{session:x}"),
             ZabMsg::SyncReply { session, .. } => write!(f, "SYNC reply session=0x{session:x}"),

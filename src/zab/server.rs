@@ -195,11 +195,16 @@ impl ZkServer {
     }
 
     pub fn state(&self) -> ServerState {
-        match self.role {
+        match &self.role {
             Role::Looking(_) => ServerState::Looking,
+            Role::Following(f) if f.observer => ServerState::Observing,
             Role::Following(_) => ServerState::Following,
             Role::Leading(_) => ServerState::Leading,
         }
+    }
+
+    pub fn config(&self) -> &ZkConfig {
+        &self.config
     }
 
     pub fn current_epoch(&self) -> u32 {
@@ -303,7 +308,7 @@ impl ZkServer {
 
     fn handle_quorum_packet(&mut self, now: Millis, from: Sid, msg: ZabMsg, out: &mut Out) {
         match self.state() {
-            ServerState::Following => self.step_following(now, from, msg, out),
+            ServerState::Following | ServerState::Observing => self.step_following(now, from, msg, out),
             ServerState::Leading => self.step_leading(now, from, msg, out),
             // A LOOKING server has no quorum connections: ZooKeeper would refuse the connection.
             ServerState::Looking => {}
@@ -342,7 +347,7 @@ impl Process for ZkServer {
     }
 
     fn message(&mut self, now: Millis, from: NodeId, msg: ZabMsg, out: &mut Out) {
-        if !self.config.quorum.voters.contains(&from) || from == self.sid {
+        if !self.config.is_member(from) || from == self.sid {
             return; // not a member of this ensemble: ZooKeeper drops the connection
         }
         match msg {
@@ -356,7 +361,7 @@ impl Process for ZkServer {
         self.last_wake = None;
         match self.state() {
             ServerState::Looking => self.tick_looking(now, out),
-            ServerState::Following => self.tick_following(now, out),
+            ServerState::Following | ServerState::Observing => self.tick_following(now, out),
             ServerState::Leading => self.tick_leading(now, out),
         }
         self.finish_step(now, out);

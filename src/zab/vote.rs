@@ -9,12 +9,14 @@ use std::fmt;
 /// A server id (`myid`).
 pub type Sid = NodeId;
 
-/// `QuorumPeer.ServerState` (observers arrive with a later issue).
+/// `QuorumPeer.ServerState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ServerState {
     Looking,
     Following,
     Leading,
+    /// A non-voting member (`peerType=observer`) that learns from the leader.
+    Observing,
 }
 
 impl ServerState {
@@ -24,6 +26,7 @@ impl ServerState {
             ServerState::Looking => "looking",
             ServerState::Following => "following",
             ServerState::Leading => "leading",
+            ServerState::Observing => "observing",
         }
     }
 }
