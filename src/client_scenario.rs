@@ -202,8 +202,11 @@ fn fault(e: &mut Ensemble, rng: &mut Rng, n: u32) {
     let down: Vec<NodeId> = ids.iter().copied().filter(|&i| !e.sim.is_up(i)).collect();
     match rng.below(6) {
         0 if up.len() > 1 => {
-            let leaders: Vec<NodeId> =
-                up.iter().copied().filter(|&i| e.sim.node(i).is_some_and(|s| s.established_epoch().is_some())).collect();
+            let leaders: Vec<NodeId> = up
+                .iter()
+                .copied()
+                .filter(|&i| e.sim.node(i).is_some_and(|s| s.established_epoch().is_some()))
+                .collect();
             let pool = if !leaders.is_empty() && rng.below(2) == 0 { leaders } else { up };
             let victim = pool[rng.below(pool.len() as u64) as usize];
             e.sim.crash(victim);
@@ -244,7 +247,13 @@ fn collect(e: &mut Ensemble, c: ClientId, i: usize, slot: &mut Option<InFlight>,
         if now - f.call > REQUEST_TIMEOUT_MS {
             let f = slot.take().expect("checked");
             if let Kind::Set { key, value } = f.kind {
-                rec.writes[key].push(Operation { client: i, call: f.call, ret: None, input: RegisterOp::Set(value), output: None });
+                rec.writes[key].push(Operation {
+                    client: i,
+                    call: f.call,
+                    ret: None,
+                    input: RegisterOp::Set(value),
+                    output: None,
+                });
             }
         }
         return;
@@ -264,7 +273,13 @@ fn collect(e: &mut Ensemble, c: ClientId, i: usize, slot: &mut Option<InFlight>,
         }
         (Kind::Set { key, value }, Err(_)) => {
             // ConnectionLoss and the like: the write may or may not have happened.
-            rec.writes[key].push(Operation { client: i, call: f.call, ret: None, input: RegisterOp::Set(value), output: None });
+            rec.writes[key].push(Operation {
+                client: i,
+                call: f.call,
+                ret: None,
+                input: RegisterOp::Set(value),
+                output: None,
+            });
         }
         (Kind::Get { key }, Ok(OpResult::Data { stat, .. })) => {
             rec.reads[i].push((key, stat.version, now, rec.generation[i]))
@@ -324,7 +339,15 @@ fn check_clients(rec: &Recorder, violations: &mut Vec<String>) {
             Verdict::NotLinearizable => {
                 let shown: Vec<String> = history
                     .iter()
-                    .map(|o| format!("c{} [{}, {}] v={:?}", o.client, o.call, o.ret.map_or("?".into(), |r| r.to_string()), o.output))
+                    .map(|o| {
+                        format!(
+                            "c{} [{}, {}] v={:?}",
+                            o.client,
+                            o.call,
+                            o.ret.map_or("?".into(), |r| r.to_string()),
+                            o.output
+                        )
+                    })
                     .collect();
                 violations.push(format!("writes to {} are not linearizable: {}", key_path(k), shown.join("; ")))
             }
@@ -341,11 +364,8 @@ fn check_clients(rec: &Recorder, violations: &mut Vec<String>) {
     // older version than the client already saw or wrote on that key.
     for i in 0..CLIENTS {
         let mut seen: BTreeMap<(u32, usize), (i32, Millis)> = BTreeMap::new();
-        let mut events: Vec<(Millis, usize, i32, u32)> = rec.acked_versions[i]
-            .iter()
-            .chain(rec.reads[i].iter())
-            .map(|&(k, v, t, g)| (t, k, v, g))
-            .collect();
+        let mut events: Vec<(Millis, usize, i32, u32)> =
+            rec.acked_versions[i].iter().chain(rec.reads[i].iter()).map(|&(k, v, t, g)| (t, k, v, g)).collect();
         events.sort();
         for (t, k, v, g) in events {
             let k_gen = (g, k);

@@ -24,10 +24,17 @@ pub type ClientId = usize;
 /// What a client's owner sees.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientEvent {
-    Reply { xid: u32, zxid: Zxid, result: Result<OpResult, ZkError> },
+    Reply {
+        xid: u32,
+        zxid: Zxid,
+        result: Result<OpResult, ZkError>,
+    },
     /// A watch event or a connection-state change (`type:None`), as the default watcher gets it.
     Watch(WatchedEvent),
-    WhoAmI { xid: u32, ids: Vec<Id> },
+    WhoAmI {
+        xid: u32,
+        ids: Vec<Id>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,10 +450,10 @@ impl Ensemble {
                     self.send(c, ClientReq::Ping);
                 }
             }
-            (ClientState::Connecting, Some(server)) => {
-                if !self.sim.is_up(server) || now.saturating_sub(cl.last_heard) > read_timeout {
-                    self.disconnected(c);
-                }
+            (ClientState::Connecting, Some(server))
+                if !self.sim.is_up(server) || now.saturating_sub(cl.last_heard) > read_timeout =>
+            {
+                self.disconnected(c);
             }
             (ClientState::Connecting, None) if now >= cl.retry_at => self.try_connect(c),
             _ => {}
@@ -615,9 +622,12 @@ impl crate::zk::cli::ZkSession for EnsembleSession {
 
     /// `connect host:port`: closes the session if alive and opens a new one to that server.
     fn connect(&mut self, server: &str) -> Result<(), String> {
-        let sid = server_of(server)
-            .filter(|s| self.servers.contains(s))
-            .ok_or_else(|| format!("no such server: {server} (servers are {})", self.servers.iter().map(|&s| client_address(s)).collect::<Vec<_>>().join(", ")))?;
+        let sid = server_of(server).filter(|s| self.servers.contains(s)).ok_or_else(|| {
+            format!(
+                "no such server: {server} (servers are {})",
+                self.servers.iter().map(|&s| client_address(s)).collect::<Vec<_>>().join(", ")
+            )
+        })?;
         self.close();
         self.ensemble.reopen(self.client, vec![sid]);
         self.ensemble.wait_connected(self.client, CALL_BUDGET_MS);

@@ -5,8 +5,8 @@
 
 use crate::sim::{LinkConfig, Millis, Network, NodeId, Rng, Simulator};
 use crate::zab::properties::{
-    at_most_one_leader_per_epoch, committed_survive, history_agreement, leader_changes, quorum_leader,
-    replicas_agree, settled_leader,
+    at_most_one_leader_per_epoch, committed_survive, history_agreement, leader_changes, quorum_leader, replicas_agree,
+    settled_leader,
 };
 use crate::zab::{QuorumMaj, ServerState, ZkCommand, ZkConfig, ZkServer};
 use serde::Serialize;

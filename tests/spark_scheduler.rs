@@ -180,7 +180,8 @@ fn losing_an_executor_recomputes_its_shuffle_outputs_from_lineage() {
     }
     events.extend(run(&mut s, |_| TaskOutcome::Success));
     assert_eq!(job_end(&events, job), Ok(()));
-    let resubmitted: Vec<(StageId, u32, u32)> = stages_submitted(&events).into_iter().filter(|&(_, a, _)| a > 0).collect();
+    let resubmitted: Vec<(StageId, u32, u32)> =
+        stages_submitted(&events).into_iter().filter(|&(_, a, _)| a > 0).collect();
     assert!(resubmitted.contains(&(0, 1, on_two.len() as u32)), "only the lost map partitions rerun: {resubmitted:?}");
     assert!(events.iter().any(|e| matches!(e, SparkEvent::StageCompleted { stage: 1, failure: Some(_), .. })));
 }
@@ -289,9 +290,13 @@ fn random_lineages_under_executor_loss_always_finish() {
                 assert!(s.executors().contains(&t.executor), "seed {seed}: task on a dead executor");
                 // A stage submitted while its inputs existed may launch tasks after an executor
                 // loss took some away: as in Spark, such a task fails to fetch.
-                let missing = t.map_outputs.iter().find_map(|(&sh, locs)| locs.iter().position(Option::is_none).map(|m| (sh, m)));
+                let missing =
+                    t.map_outputs.iter().find_map(|(&sh, locs)| locs.iter().position(Option::is_none).map(|m| (sh, m)));
                 if let Some((sh, m)) = missing {
-                    s.task_finished(t.tid, TaskOutcome::FetchFailed { shuffle: sh, map_partition: m as u32, executor: None });
+                    s.task_finished(
+                        t.tid,
+                        TaskOutcome::FetchFailed { shuffle: sh, map_partition: m as u32, executor: None },
+                    );
                     continue;
                 }
                 match rng.below(12) {
@@ -305,7 +310,10 @@ fn random_lineages_under_executor_loss_always_finish() {
                     2 if !t.map_outputs.is_empty() => {
                         let (&sh, locs) = t.map_outputs.iter().next().unwrap();
                         let from = locs[0];
-                        s.task_finished(t.tid, TaskOutcome::FetchFailed { shuffle: sh, map_partition: 0, executor: from });
+                        s.task_finished(
+                            t.tid,
+                            TaskOutcome::FetchFailed { shuffle: sh, map_partition: 0, executor: from },
+                        );
                     }
                     _ => {
                         if let TaskKind::Result { output, .. } = t.kind {

@@ -11,7 +11,11 @@ fn client_histories_hold_zookeepers_guarantees_over_many_seeds() {
     let (mut writes, mut unknown, mut reads, mut expired) = (0, 0, 0, 0);
     for seed in 0..seeds {
         let r = run(seed, 30_000);
-        assert!(r.violations.is_empty(), "seed {seed} (replay: zkspark::client_scenario::run({seed}, 30_000)): {:#?}", r.violations);
+        assert!(
+            r.violations.is_empty(),
+            "seed {seed} (replay: zkspark::client_scenario::run({seed}, 30_000)): {:#?}",
+            r.violations
+        );
         writes += r.writes_ok;
         unknown += r.writes_unknown;
         reads += r.reads_ok;
@@ -22,5 +26,7 @@ fn client_histories_hold_zookeepers_guarantees_over_many_seeds() {
     assert!(reads > 10 * seeds as usize, "only {reads} reads");
     assert!(unknown > 0, "no write ever had an unknown outcome: faults are not biting");
     assert!(expired > 0 || seeds < 50, "no session ever expired");
-    eprintln!("{seeds} seeds: {writes} acknowledged writes, {unknown} unknown, {reads} reads, {expired} expired sessions");
+    eprintln!(
+        "{seeds} seeds: {writes} acknowledged writes, {unknown} unknown, {reads} reads, {expired} expired sessions"
+    );
 }

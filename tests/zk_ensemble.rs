@@ -125,7 +125,9 @@ fn a_watch_event_arrives_before_the_read_that_sees_the_change() {
         let xid = e.submit(b, get("/cfg", false));
         let r = e.wait_reply(b, xid, T);
         let events = e.take_events(b);
-        let fired = events.iter().any(|x| matches!(x, ClientEvent::Watch(w) if w.event_type == WatchEventType::NodeDataChanged));
+        let fired = events
+            .iter()
+            .any(|x| matches!(x, ClientEvent::Watch(w) if w.event_type == WatchEventType::NodeDataChanged));
         if data_of(r) == "2" {
             assert!(fired, "the read saw the new data before the watch event: {events:?}");
             break;
@@ -145,7 +147,10 @@ fn sync_makes_a_lagging_follower_read_the_latest_write() {
     e.call(w, create("/x", "0", CreateMode::Persistent), T).unwrap();
     e.run_for(200);
     // Slow the follower's link from the leader: its commits lag behind.
-    e.sim.network.links.insert((l, f), LinkConfig { latency_ms: 400, jitter_ms: 0, loss_ppm: 0, dup_ppm: 0, fifo: true });
+    e.sim
+        .network
+        .links
+        .insert((l, f), LinkConfig { latency_ms: 400, jitter_ms: 0, loss_ppm: 0, dup_ppm: 0, fifo: true });
     e.call(w, Op::SetData { path: "/x".into(), data: b"1".to_vec(), version: -1 }, T).unwrap();
     assert_eq!(data_of(e.call(r, get("/x", false), T)), "0", "a plain read may be stale");
     e.call(r, Op::Sync { path: "/".into() }, T).unwrap();
@@ -271,7 +276,11 @@ fn the_leader_reaps_an_emptied_container_and_an_expired_ttl_node() {
     // ContainerManager runs every 60 s (znode.container.checkIntervalMs).
     e.run_for(61_000);
     for path in ["/box", "/lease"] {
-        assert_eq!(e.call(c, Op::Exists { path: path.into(), watch: false }, T), Ok(OpResult::NoStat), "{path} not reaped");
+        assert_eq!(
+            e.call(c, Op::Exists { path: path.into(), watch: false }, T),
+            Ok(OpResult::NoStat),
+            "{path} not reaped"
+        );
     }
 }
 
@@ -282,7 +291,8 @@ fn a_failed_multi_changes_nothing_on_any_replica() {
     e.wait_connected(c, T);
     e.call(c, create("/m", "", CreateMode::Persistent), T).unwrap();
     let before = e.sim.node(leader(&e)).unwrap().tree().digest();
-    let multi = Op::Multi(vec![create("/m/a", "", CreateMode::Persistent), Op::Delete { path: "/nope".into(), version: -1 }]);
+    let multi =
+        Op::Multi(vec![create("/m/a", "", CreateMode::Persistent), Op::Delete { path: "/nope".into(), version: -1 }]);
     match e.call(c, multi, T) {
         Ok(OpResult::Multi(results)) => {
             assert_eq!(results[0], Err(ZkError::RolledBack));
@@ -415,6 +425,9 @@ fn observers_serve_reads_and_forward_writes_but_never_vote() {
         e.sim.crash(v);
     }
     e.run_for(30_000);
-    assert!((1..=5).all(|i| e.sim.node(i).is_none_or(|s| s.established_epoch().is_none())), "a leader without a quorum of voters");
+    assert!(
+        (1..=5).all(|i| e.sim.node(i).is_none_or(|s| s.established_epoch().is_none())),
+        "a leader without a quorum of voters"
+    );
     assert!([4, 5].iter().all(|&o| e.sim.node(o).unwrap().state() != zkspark::zab::ServerState::Leading));
 }

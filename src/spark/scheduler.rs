@@ -53,10 +53,16 @@ pub struct TaskSpec {
 pub enum TaskOutcome {
     Success,
     /// The task's code raised: counts towards `spark.task.maxFailures`.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// A shuffle block could not be fetched from `executor` (its map outputs are gone), or
     /// the output had no location at all (`MetadataFetchFailedException`: executor None).
-    FetchFailed { shuffle: ShuffleId, map_partition: u32, executor: Option<ExecutorId> },
+    FetchFailed {
+        shuffle: ShuffleId,
+        map_partition: u32,
+        executor: Option<ExecutorId>,
+    },
 }
 
 /// Spark's listener events (`SparkListener`), in the order they happen.
@@ -284,7 +290,11 @@ impl Scheduler {
     /// `getOrCreateParentStages`: one shuffle-map stage per shuffle at this stage's boundary,
     /// ancestors created first.
     fn parent_stages(&mut self, rdd: RddId) -> Vec<StageId> {
-        self.lineage.stage_boundaries(rdd).into_iter().map(|(shuffle, map_rdd)| self.shuffle_map_stage(shuffle, map_rdd)).collect()
+        self.lineage
+            .stage_boundaries(rdd)
+            .into_iter()
+            .map(|(shuffle, map_rdd)| self.shuffle_map_stage(shuffle, map_rdd))
+            .collect()
     }
 
     fn shuffle_map_stage(&mut self, shuffle: ShuffleId, map_rdd: RddId) -> StageId {
@@ -308,7 +318,11 @@ impl Scheduler {
 
     /// Jobs that (transitively) need `stage`.
     fn jobs_using(&self, stage: StageId) -> Vec<JobId> {
-        self.jobs.iter().filter(|(_, j)| j.stage == stage || self.ancestors(j.stage).contains(&stage)).map(|(&id, _)| id).collect()
+        self.jobs
+            .iter()
+            .filter(|(_, j)| j.stage == stage || self.ancestors(j.stage).contains(&stage))
+            .map(|(&id, _)| id)
+            .collect()
     }
 
     /// `submitStage`: submit missing parents first, or this stage's missing tasks.
@@ -402,8 +416,7 @@ impl Scheduler {
     fn schedule(&mut self) {
         let stages: Vec<StageId> = self.task_sets.keys().copied().collect();
         for stage in stages {
-            loop {
-                let Some(&partition) = self.task_sets[&stage].pending.first() else { break };
+            while let Some(&partition) = self.task_sets[&stage].pending.first() {
                 let Some(executor) = self.pick_executor(stage, partition) else { return };
                 self.launch(stage, partition, executor);
             }
@@ -422,7 +435,8 @@ impl Scheduler {
         let kind = match st.kind {
             StageKind::ShuffleMap { shuffle } => TaskKind::ShuffleMap { shuffle },
             StageKind::Result { job } => {
-                let output = self.jobs[&job].partitions.iter().position(|&p| p == partition).expect("job partition") as u32;
+                let output =
+                    self.jobs[&job].partitions.iter().position(|&p| p == partition).expect("job partition") as u32;
                 TaskKind::Result { job, output }
             }
         };
@@ -497,7 +511,8 @@ impl Scheduler {
             TaskKind::ShuffleMap { shuffle } => {
                 // Output written by an executor that has since died is not usable.
                 if self.executors.contains_key(&spec.executor) {
-                    self.map_outputs.get_mut(&shuffle).expect("registered")[spec.partition as usize] = Some(spec.executor);
+                    self.map_outputs.get_mut(&shuffle).expect("registered")[spec.partition as usize] =
+                        Some(spec.executor);
                 }
                 false
             }

@@ -32,39 +32,74 @@ pub const MAX_PACKET: usize = 0xfffff;
 pub enum ClientReq {
     /// `ConnectRequest`: a new session (None) or an existing one, with the largest zxid the
     /// client has seen (a server behind it refuses the connection).
-    Connect { session: Option<SessionId>, timeout_ms: u32, last_zxid_seen: Zxid },
-    Op { xid: u32, op: Op },
-    AddAuth { scheme: String, auth: String },
+    Connect {
+        session: Option<SessionId>,
+        timeout_ms: u32,
+        last_zxid_seen: Zxid,
+    },
+    Op {
+        xid: u32,
+        op: Op,
+    },
+    AddAuth {
+        scheme: String,
+        auth: String,
+    },
     Ping,
     /// `closeSession`: ends the session; its ephemerals go.
-    Close { xid: u32 },
+    Close {
+        xid: u32,
+    },
     /// The client dropped the connection (the session lives on until it expires).
     Disconnect,
     /// `removeWatches` / `removeAllWatches` for this session's watches on `path`.
-    RemoveWatches { xid: u32, path: String, kind: WatcherType },
+    RemoveWatches {
+        xid: u32,
+        path: String,
+        kind: WatcherType,
+    },
     /// `whoAmI` (3.7+): the connection's authenticated ids.
-    WhoAmI { xid: u32 },
+    WhoAmI {
+        xid: u32,
+    },
     /// `SetWatches2`, sent by a client right after reconnecting: its registered watches, and
     /// the last zxid it saw so changes it missed fire at once.
-    SetWatches { relative_zxid: Zxid, watches: [Vec<String>; 5] },
+    SetWatches {
+        relative_zxid: Zxid,
+        watches: [Vec<String>; 5],
+    },
 }
 
 /// What a server sends a client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientResp {
-    Connected { session: SessionId, timeout_ms: u32 },
+    Connected {
+        session: SessionId,
+        timeout_ms: u32,
+    },
     /// The session is unknown here (expired or closed): the client's session is over.
     Expired,
     /// The server refused or closed the connection; the client should try another server.
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
     /// `ReplyHeader(xid, zxid, err)` and the response.
-    Reply { xid: u32, zxid: Zxid, result: Result<OpResult, ZkError> },
+    Reply {
+        xid: u32,
+        zxid: Zxid,
+        result: Result<OpResult, ZkError>,
+    },
     Watch(WatchedEvent),
     AuthFailed,
-    Closed { xid: u32 },
+    Closed {
+        xid: u32,
+    },
     /// The reply to a client PING.
     Pong,
-    WhoAmI { xid: u32, ids: Vec<Id> },
+    WhoAmI {
+        xid: u32,
+        ids: Vec<Id>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -161,7 +196,9 @@ impl ZkServer {
                 emit(conn, ClientResp::Reply { xid, zxid, result }, out);
             }
             ClientReq::WhoAmI { xid } => emit(conn, ClientResp::WhoAmI { xid, ids: c.auth.clone() }, out),
-            ClientReq::SetWatches { relative_zxid, watches } => self.set_watches(conn, session, relative_zxid, watches, out),
+            ClientReq::SetWatches { relative_zxid, watches } => {
+                self.set_watches(conn, session, relative_zxid, watches, out)
+            }
             ClientReq::Disconnect => self.forget_conn(conn),
             ClientReq::AddAuth { scheme, auth } => {
                 // The two providers a 3.8 server has; any other scheme fails the connection.
@@ -222,7 +259,9 @@ impl ZkServer {
             None => {
                 self.clients.next_session += 1;
                 // `SessionTrackerImpl.initializeNextSessionId`: the server id in the top byte.
-                let s = (u64::from(self.sid) << 56) | ((self.boot & 0xff_ffff) << 24) | u64::from(self.clients.next_session);
+                let s = (u64::from(self.sid) << 56)
+                    | ((self.boot & 0xff_ffff) << 24)
+                    | u64::from(self.clients.next_session);
                 self.attach(conn, s, false);
                 let timeout_ms = self.config.negotiate_session_timeout(timeout_ms);
                 self.submit_txn(now, s, 0, TxnKind::CreateSession { timeout_ms }, out);
@@ -335,11 +374,13 @@ impl ZkServer {
     /// A sync this server asked for is done: everything committed before it is applied here.
     pub(super) fn sync_done(&mut self, session: SessionId, cxid: u32, out: &mut Out) {
         let zxid = self.db.last_applied();
-        self.complete(session, cxid, |q| matches!(q.what, Waiting::Sync), out, |xid| ClientResp::Reply {
-            xid,
-            zxid,
-            result: Ok(OpResult::Done),
-        });
+        self.complete(
+            session,
+            cxid,
+            |q| matches!(q.what, Waiting::Sync),
+            out,
+            |xid| ClientResp::Reply { xid, zxid, result: Ok(OpResult::Done) },
+        );
     }
 
     fn complete(
@@ -428,9 +469,13 @@ impl ZkServer {
                 }
                 TxnKind::Op { .. } => {
                     let result = a.result.clone();
-                    self.complete(session, cxid, |q| matches!(q.what, Waiting::Write), out, |xid| {
-                        ClientResp::Reply { xid, zxid, result }
-                    });
+                    self.complete(
+                        session,
+                        cxid,
+                        |q| matches!(q.what, Waiting::Write),
+                        out,
+                        |xid| ClientResp::Reply { xid, zxid, result },
+                    );
                 }
                 TxnKind::DeleteContainer { .. } => {}
             }

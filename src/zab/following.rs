@@ -16,8 +16,8 @@
 use super::config::ZkConfig;
 use super::messages::{ConnId, ZabMsg};
 use super::server::{Out, Role, ZabPhase, ZkEvent, ZkServer};
-use super::vote::Sid;
 use super::storage::Snapshot;
+use super::vote::Sid;
 use super::zxid::Zxid;
 use crate::sim::{Effect, Millis};
 use crate::zk::Txn;
@@ -136,9 +136,7 @@ impl ZkServer {
             ZabMsg::UpToDate { .. } => self.handle_up_to_date(now, out),
             ZabMsg::Ping { conn, proposed, committed, .. } => self.handle_ping(now, conn, proposed, committed, out),
             ZabMsg::Diff { txns, committed, .. } => self.handle_sync_data(now, None, txns, committed, out),
-            ZabMsg::Trunc { zxid, txns, committed, .. } => {
-                self.handle_sync_data(now, Some(zxid), txns, committed, out)
-            }
+            ZabMsg::Trunc { zxid, txns, committed, .. } => self.handle_sync_data(now, Some(zxid), txns, committed, out),
             ZabMsg::Snap { snapshot, .. } => self.handle_snap(*snapshot, out),
             ZabMsg::Proposal { txn, .. } => self.handle_proposal(now, txn, out),
             ZabMsg::Commit { zxid, .. } => self.handle_commit(now, zxid, out),
@@ -284,7 +282,8 @@ impl ZkServer {
         let last = f.pending.last().map_or(self.db.last_logged(), |t| t.zxid);
         let zxid = txn.zxid;
         if zxid > last {
-            let next = if zxid.epoch() == last.epoch() { zxid.counter() == last.counter() + 1 } else { zxid.counter() == 1 };
+            let next =
+                if zxid.epoch() == last.epoch() { zxid.counter() == last.counter() + 1 } else { zxid.counter() == 1 };
             if !next {
                 let reason = format!("Got zxid {zxid} expected the one after {last}: lost packets from the leader");
                 self.become_looking(now, reason, out);
@@ -311,7 +310,8 @@ impl ZkServer {
             return;
         }
         let (zxid, last) = (txn.zxid, self.db.last_logged());
-        let next = if zxid.epoch() == last.epoch() { zxid.counter() == last.counter() + 1 } else { zxid.counter() == 1 };
+        let next =
+            if zxid.epoch() == last.epoch() { zxid.counter() == last.counter() + 1 } else { zxid.counter() == 1 };
         if !next {
             let reason = format!("Got zxid {zxid} expected the one after {last}: lost packets from the leader");
             self.become_looking(now, reason, out);

@@ -118,7 +118,11 @@ impl LeaderState {
     /// Learners that receive proposals and commits (or, observers, INFORMs): those already
     /// sent their sync data.
     fn forwarding(&self) -> Vec<(Sid, ConnId)> {
-        self.learners.iter().filter(|(_, x)| x.stage >= LearnerStage::NewLeaderSent).map(|(&s, x)| (s, x.conn)).collect()
+        self.learners
+            .iter()
+            .filter(|(_, x)| x.stage >= LearnerStage::NewLeaderSent)
+            .map(|(&s, x)| (s, x.conn))
+            .collect()
     }
 
     pub fn is_established(&self) -> bool {
@@ -322,7 +326,8 @@ impl ZkServer {
         let diffable = common.and_then(|t| self.db.txns_after(t, committed).map(|txns| (t, txns)));
         let (mode, detail, msg) = match diffable {
             Some((t, txns)) if t == peer_last => {
-                let detail = format!("learner at {peer_last}, sending {} committed txn(s) up to {committed}", txns.len());
+                let detail =
+                    format!("learner at {peer_last}, sending {} committed txn(s) up to {committed}", txns.len());
                 ("DIFF", detail, ZabMsg::Diff { conn, txns, committed })
             }
             Some((t, txns)) => {
@@ -330,7 +335,8 @@ impl ZkServer {
                 ("TRUNC", detail, ZabMsg::Trunc { conn, zxid: t, txns, committed })
             }
             None => {
-                let detail = format!("learner at {peer_last} is older than the log kept here: sending the tree at {committed}");
+                let detail =
+                    format!("learner at {peer_last} is older than the log kept here: sending the tree at {committed}");
                 ("SNAP", detail, ZabMsg::Snap { conn, snapshot: Box::new(self.db.snapshot()) })
             }
         };
@@ -465,7 +471,8 @@ impl ZkServer {
         l.zxid_counter += 1;
         let zxid = Zxid::new(l.new_epoch.expect("established"), l.zxid_counter);
         l.outstanding.insert(zxid, BTreeSet::from([me]));
-        let targets: Vec<(Sid, ConnId)> = l.forwarding().into_iter().filter(|(s, _)| self.config.is_voter(*s)).collect();
+        let targets: Vec<(Sid, ConnId)> =
+            l.forwarding().into_iter().filter(|(s, _)| self.config.is_voter(*s)).collect();
         let time = self.config.wall_clock_base_ms + now;
         let txn = Txn { zxid, time, session, cxid, kind };
         self.db.append(txn.clone(), out);

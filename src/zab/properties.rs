@@ -51,11 +51,8 @@ pub fn quorum_leader(sim: &Simulator<ZkServer>, quorum: &super::vote::QuorumMaj)
         .filter(|s| s.established_epoch().is_some())
         .map(|s| crate::sim::Process::id(*s))
         .filter(|&leader| {
-            let mut backing: Vec<Sid> = up
-                .iter()
-                .filter(|s| s.synced_leader() == Some(leader))
-                .map(|s| crate::sim::Process::id(*s))
-                .collect();
+            let mut backing: Vec<Sid> =
+                up.iter().filter(|s| s.synced_leader() == Some(leader)).map(|s| crate::sim::Process::id(*s)).collect();
             backing.push(leader);
             quorum.contains_quorum(&backing)
         })
@@ -144,7 +141,10 @@ pub fn replicas_agree(servers: &[&ZkServer]) -> Result<(), String> {
         let (z, d) = (s.last_applied(), s.tree().digest());
         match by_zxid.get(&z) {
             Some(&(other, who)) if other != d => {
-                return Err(format!("servers {who} and {} both at {z} have different trees", crate::sim::Process::id(*s)))
+                return Err(format!(
+                    "servers {who} and {} both at {z} have different trees",
+                    crate::sim::Process::id(*s)
+                ))
             }
             _ => {
                 by_zxid.insert(z, (d, crate::sim::Process::id(*s)));

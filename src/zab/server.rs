@@ -13,11 +13,11 @@
 //! In: `Notification`s on the election port, quorum packets, wake-ups, client writes.
 //! Out: sends, one wake-up deadline, `currentEpoch`/`acceptedEpoch`/`lastZxid` writes, events.
 
+use super::clients::{ClientConn, ClientReq, ClientResp, Clients};
 use super::config::ZkConfig;
 use super::following::FollowerState;
 use super::leading::LeaderState;
 use super::looking::Election;
-use super::clients::{ClientConn, ClientReq, ClientResp, Clients};
 use super::messages::{ConnId, ZabMsg};
 use super::storage::ZkDatabase;
 use super::vote::{ServerState, Sid, Vote};

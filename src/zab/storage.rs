@@ -87,7 +87,8 @@ impl ZkDatabase {
     pub fn recover(disk: &Disk, snap_count: u32) -> ZkDatabase {
         let mut db = ZkDatabase::empty(snap_count);
         for (name, contents) in disk.list(SNAP_PREFIX) {
-            if let (Some(zxid), Ok(snap)) = (parse_name(name, SNAP_PREFIX), serde_json::from_str::<Snapshot>(contents)) {
+            if let (Some(zxid), Ok(snap)) = (parse_name(name, SNAP_PREFIX), serde_json::from_str::<Snapshot>(contents))
+            {
                 db.snapshots.insert(zxid, snap);
             }
         }

@@ -6,8 +6,8 @@
 
 pub mod acl;
 pub mod cli;
-pub mod path;
 pub mod local;
+pub mod path;
 pub mod tree;
 pub mod txn;
 pub mod watch;

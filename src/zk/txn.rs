@@ -168,7 +168,9 @@ impl CreateMode {
     pub fn is_sequential(self) -> bool {
         matches!(
             self,
-            CreateMode::PersistentSequential | CreateMode::EphemeralSequential | CreateMode::PersistentSequentialWithTtl
+            CreateMode::PersistentSequential
+                | CreateMode::EphemeralSequential
+                | CreateMode::PersistentSequentialWithTtl
         )
     }
     pub fn is_container(self) -> bool {
@@ -229,22 +231,62 @@ pub struct Stat {
 /// A client operation. Writes are replicated as `Txn`s; reads are answered locally.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
-    Create { path: String, data: Vec<u8>, acl: Vec<Acl>, mode: CreateMode, ttl_ms: Option<i64> },
-    Delete { path: String, version: i32 },
-    SetData { path: String, data: Vec<u8>, version: i32 },
-    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
+    Create {
+        path: String,
+        data: Vec<u8>,
+        acl: Vec<Acl>,
+        mode: CreateMode,
+        ttl_ms: Option<i64>,
+    },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
     /// `Op.check` inside a multi.
-    Check { path: String, version: i32 },
+    Check {
+        path: String,
+        version: i32,
+    },
     Multi(Vec<Op>),
-    GetData { path: String, watch: bool },
-    Exists { path: String, watch: bool },
-    GetChildren { path: String, watch: bool },
-    GetAcl { path: String },
-    GetAllChildrenNumber { path: String },
-    GetEphemerals { prefix: String },
+    GetData {
+        path: String,
+        watch: bool,
+    },
+    Exists {
+        path: String,
+        watch: bool,
+    },
+    GetChildren {
+        path: String,
+        watch: bool,
+    },
+    GetAcl {
+        path: String,
+    },
+    GetAllChildrenNumber {
+        path: String,
+    },
+    GetEphemerals {
+        prefix: String,
+    },
     /// `addWatch` (3.6+): `recursive` selects PERSISTENT_RECURSIVE over PERSISTENT.
-    AddWatch { path: String, recursive: bool },
-    Sync { path: String },
+    AddWatch {
+        path: String,
+        recursive: bool,
+    },
+    Sync {
+        path: String,
+    },
 }
 
 impl Op {
@@ -266,14 +308,26 @@ impl Op {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpResult {
     /// The created path (with its sequence suffix) and, for create2, its Stat.
-    Created { path: String, stat: Stat },
+    Created {
+        path: String,
+        stat: Stat,
+    },
     Deleted,
     Stat(Stat),
     /// `Exists` on a missing node: not an error, just no Stat.
     NoStat,
-    Data { data: Vec<u8>, stat: Stat },
-    Children { children: Vec<String>, stat: Stat },
-    Acl { acl: Vec<Acl>, stat: Stat },
+    Data {
+        data: Vec<u8>,
+        stat: Stat,
+    },
+    Children {
+        children: Vec<String>,
+        stat: Stat,
+    },
+    Acl {
+        acl: Vec<Acl>,
+        stat: Stat,
+    },
     Count(i32),
     Paths(Vec<String>),
     /// One result per op of a multi. When the multi failed (`DataTree.processTxn`, `OpCode.multi`):
@@ -312,13 +366,20 @@ pub struct Txn {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxnKind {
-    CreateSession { timeout_ms: u32 },
+    CreateSession {
+        timeout_ms: u32,
+    },
     /// Session closed by its client, or expired by the leader: its ephemerals go.
     CloseSession,
     /// A client write, checked against the ACLs with the requester's auth ids.
-    Op { op: Op, auth: Vec<Id> },
+    Op {
+        op: Op,
+        auth: Vec<Id>,
+    },
     /// The leader's container/TTL reaper (`ContainerManager`): delete if still empty.
-    DeleteContainer { path: String },
+    DeleteContainer {
+        path: String,
+    },
 }
 
 impl TxnKind {
