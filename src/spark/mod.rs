@@ -4,6 +4,7 @@
 
 pub mod lineage;
 pub mod scheduler;
+pub mod slicing;
 
 pub use lineage::{Dependency, Lineage, RddId, RddInfo, ShuffleId};
 pub use scheduler::{ExecutorId, JobId, Scheduler, SparkEvent, StageId, TaskId, TaskKind, TaskOutcome, TaskSpec};
