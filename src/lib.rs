@@ -10,6 +10,7 @@ pub mod client_scenario;
 pub mod ensemble;
 pub mod linearizability;
 pub mod live;
+pub mod py;
 pub mod scenario;
 pub mod sim;
 pub mod spark;

@@ -1,0 +1,125 @@
+//! What the host plugs into the language: native objects (a `SparkContext`, an RDD, a
+//! `KazooClient`) and native modules (`pyspark`, `kazoo.client`).
+//!
+//! A native object receives Python values and may call back into the interpreter it is
+//! handed, e.g. to apply the lambda given to `rdd.map` (`Interpreter::call`).
+
+use super::error::{ExcType, PyErr};
+use super::interp::Interpreter;
+use super::ir::{BinOp, Str};
+use super::value::{PResult, Value};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The answer to `obj.name` on a native object.
+pub enum NativeAttr {
+    /// A plain attribute (`counter.value`).
+    Value(Value),
+    /// A method: `obj.name(...)` goes to `call_method`, `obj.name` alone is a bound method.
+    Method,
+    /// `AttributeError: '<type>' object has no attribute '<name>'`.
+    Missing,
+}
+
+/// How a native object travels inside a shipped closure.
+pub enum Pickle {
+    /// Serialized state, revived on the executor by the reviver registered for `kind`
+    /// (`Interpreter::register_reviver`): a broadcast variable's id, an accumulator's id.
+    State(PickledNative),
+    /// Cannot be shipped; the string is the type pickle complains about, which for an object
+    /// holding a lock is `_thread.lock`, not the object's own type.
+    Unpicklable(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PickledNative {
+    pub kind: String,
+    pub state: Vec<u8>,
+}
+
+/// A host object visible to Python. Methods take `&self`: keep mutable state in a `RefCell`.
+/// `this` is the object's own `Rc`, for methods that return or register it.
+pub trait NativeObject: Any {
+    /// `type(obj).__name__`, used in error messages.
+    fn type_name(&self) -> &str;
+
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, _name: &str, _interp: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(NativeAttr::Missing)
+    }
+
+    fn set_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _value: Value, _interp: &mut Interpreter) -> PResult<()> {
+        Err(PyErr::new(
+            ExcType::AttributeError,
+            format!("'{}' object has no attribute '{}'", self.type_name(), name),
+        ))
+    }
+
+    /// `obj.name(*args, **kwargs)` for a name `get_attr` answered `Method` to.
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        _args: Vec<Value>,
+        _kwargs: Vec<(Str, Value)>,
+        _interp: &mut Interpreter,
+    ) -> PResult<Value> {
+        Err(PyErr::new(
+            ExcType::AttributeError,
+            format!("'{}' object has no attribute '{}'", self.type_name(), name),
+        ))
+    }
+
+    /// `obj(*args, **kwargs)`: native classes (`SparkContext(...)`) are callable natives.
+    fn call(&self, _this: &Rc<dyn NativeObject>, _args: Vec<Value>, _kwargs: Vec<(Str, Value)>, _interp: &mut Interpreter) -> PResult<Value> {
+        Err(PyErr::new(ExcType::TypeError, format!("'{}' object is not callable", self.type_name())))
+    }
+
+    /// `obj <op> other` (or `other <op> obj` when `reflected`); `None` = not supported.
+    /// `counter += 1` on a kazoo `Counter` comes here as `Add`.
+    fn binary_op(&self, _this: &Rc<dyn NativeObject>, _op: BinOp, _other: &Value, _reflected: bool, _interp: &mut Interpreter) -> PResult<Option<Value>> {
+        Ok(None)
+    }
+
+    /// `iter(obj)`: a list of items, or `None` if not iterable.
+    fn iterate(&self, _this: &Rc<dyn NativeObject>, _interp: &mut Interpreter) -> PResult<Option<Vec<Value>>> {
+        Ok(None)
+    }
+
+    fn repr(&self) -> String {
+        format!("<{} object>", self.type_name())
+    }
+
+    fn pickle(&self) -> Pickle {
+        Pickle::Unpicklable(self.type_name().to_string())
+    }
+
+    fn is_picklable(&self) -> bool {
+        matches!(self.pickle(), Pickle::State(_))
+    }
+
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A module: a name and its attributes. Native modules are built by the host; `math` and
+/// friends by `modules.rs`.
+pub struct Module {
+    pub name: Str,
+    pub attrs: RefCell<IndexMap<Str, Value>>,
+}
+
+impl Module {
+    pub fn new(name: &str) -> Module {
+        Module { name: super::ir::s(name), attrs: RefCell::new(IndexMap::new()) }
+    }
+
+    pub fn set(&self, name: &str, v: Value) {
+        self.attrs.borrow_mut().insert(super::ir::s(name), v);
+    }
+
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.attrs.borrow().get(name).cloned()
+    }
+}
