@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::path::Path;
 use zkspark::ensemble::{ClientEvent, ClientState};
-use zkspark::live::client::{connect_order, parse_address, server_address, ConsoleOutput};
+use zkspark::live::client::{apply_completion, connect_order, parse_address, server_address, ConsoleOutput};
 use zkspark::live::{Conductor, LiveClient, LiveConsole, Post, WorkerNode};
 use zkspark::zab::Sid;
+use zkspark::zk::cli::Completion;
 use zkspark::zk::cli::Console;
 use zkspark::zk::local::{LocalOptions, LocalSession};
 use zkspark::zk::watch::KeeperState;
@@ -457,6 +458,24 @@ fn tab_completes_children() {
     assert_eq!(c.candidates, ["zookeeper"]);
     let c = console.complete("dele", 4, &page.conductor);
     assert_eq!(c.candidates, ["delete", "deleteall"]);
+}
+
+/// JLine's `CandidateListCompletionHandler`: one candidate replaces the word, several
+/// complete their common prefix and are listed.
+#[test]
+fn completions_apply_as_jline_applies_them() {
+    let one = Completion { start: 4, candidates: vec!["zookeeper".into()] };
+    assert_eq!(apply_completion("ls /zo", 6, &one), ("ls /zookeeper".into(), 13, vec![]));
+    let many = Completion { start: 9, candidates: vec!["cache".into(), "config".into()] };
+    assert_eq!(
+        apply_completion("get /app/c x", 10, &many),
+        ("get /app/c x".into(), 10, vec!["cache".into(), "config".into()])
+    );
+    let prefix = Completion { start: 4, candidates: vec!["alpha1".into(), "alpha2".into()] };
+    assert_eq!(apply_completion("ls /a", 5, &prefix).0, "ls /alpha");
+    let cmds = Completion { start: 0, candidates: vec!["delete".into(), "deleteall".into()] };
+    assert_eq!(apply_completion("del", 3, &cmds).0, "delete");
+    assert_eq!(apply_completion("ls /x", 5, &Completion { start: 5, candidates: vec![] }).0, "ls /x");
 }
 
 /// `quit` ends zkCli; the next line starts a new one with a new session.

@@ -893,8 +893,57 @@ pub enum ConsoleOutput {
     Text(String),
 }
 
+fn common_prefix(words: &[String]) -> String {
+    let Some(first) = words.first() else { return String::new() };
+    let mut end = first.len();
+    for w in &words[1..] {
+        end = end.min(first.bytes().zip(w.bytes()).take_while(|(a, b)| a == b).count());
+    }
+    while !first.is_char_boundary(end) {
+        end -= 1;
+    }
+    first[..end].to_string()
+}
+
+/// Applies a completion to `line` with the cursor at `cursor` chars: one candidate replaces
+/// the word, several complete their common prefix (JLine's `CandidateListCompletionHandler`).
+/// Returns the new line, the new cursor (chars) and the candidates to list, if several.
+pub fn apply_completion(line: &str, cursor: usize, completion: &Completion) -> (String, usize, Vec<String>) {
+    let buffer: String = line.chars().take(cursor).collect();
+    let rest = &line[buffer.len()..];
+    let start = completion.start.min(buffer.len());
+    let insert = match completion.candidates.as_slice() {
+        [] => return (line.to_string(), cursor, Vec::new()),
+        [one] => one.clone(),
+        many => common_prefix(many),
+    };
+    if insert.len() < buffer.len() - start {
+        return (line.to_string(), cursor, completion.candidates.clone()); // nothing to add
+    }
+    let head = format!("{}{insert}", &buffer[..start]);
+    let listed = if completion.candidates.len() > 1 { completion.candidates.clone() } else { Vec::new() };
+    (format!("{head}{rest}"), head.chars().count(), listed)
+}
+
 /// Bound on lines typed ahead of the one running.
 const MAX_TYPED_AHEAD: usize = 100;
+/// Bound on the transcript pieces kept for the page.
+pub const TRANSCRIPT_CAPACITY: usize = 600;
+
+/// What the page shows of the console.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsoleSnapshot {
+    /// Bumped whenever the transcript grows: a cheap "changed?" for the page.
+    pub version: u64,
+    pub transcript: Vec<ConsoleOutput>,
+    pub prompt: String,
+    pub busy: bool,
+    pub exited: bool,
+    /// `ZooKeeper.States` as zkCli's prompt shows it.
+    pub state: &'static str,
+    pub session: Option<SessionId>,
+    pub server: Option<Sid>,
+}
 /// Bound on resolve/run rounds in one tick (each round needs a new answer to go on).
 const MAX_ROUNDS_PER_TICK: usize = 64;
 
@@ -907,6 +956,8 @@ pub struct LiveConsole {
     queue: VecDeque<String>,
     running: Option<String>,
     output: Vec<ConsoleOutput>,
+    transcript: VecDeque<ConsoleOutput>,
+    version: u64,
     sessions_started: u32,
 }
 
@@ -921,6 +972,8 @@ impl LiveConsole {
             queue: VecDeque::new(),
             running: None,
             output: Vec::new(),
+            transcript: VecDeque::new(),
+            version: 0,
             sessions_started: 1,
         };
         c.banner();
@@ -945,7 +998,7 @@ impl LiveConsole {
     fn banner(&mut self) {
         let servers: Vec<String> = self.ensemble.iter().map(|&s| server_address(s)).collect();
         let text = format!("Connecting to {}\nWelcome to ZooKeeper!\nJLine support is enabled\n", servers.join(","));
-        self.output.push(ConsoleOutput::Text(text));
+        self.emit(ConsoleOutput::Text(text));
     }
 
     /// A typed line; it runs when the lines before it are done. After `quit` (or a crash of
@@ -994,6 +1047,36 @@ impl LiveConsole {
         std::mem::take(&mut self.output)
     }
 
+    fn emit(&mut self, piece: ConsoleOutput) {
+        if self.transcript.len() == TRANSCRIPT_CAPACITY {
+            self.transcript.pop_front();
+        }
+        self.transcript.push_back(piece.clone());
+        self.output.push(piece);
+        self.version += 1;
+    }
+
+    /// Bumped whenever the transcript grows.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The last `TRANSCRIPT_CAPACITY` pieces of the transcript and the session's status.
+    pub fn snapshot(&self) -> ConsoleSnapshot {
+        let prompt = self.console.prompt();
+        let link = self.link.borrow();
+        ConsoleSnapshot {
+            version: self.version,
+            transcript: self.transcript.iter().cloned().collect(),
+            prompt,
+            busy: self.is_busy(),
+            exited: self.console.has_exited(),
+            state: link.client.state().as_str(),
+            session: link.client.session(),
+            server: link.client.server(),
+        }
+    }
+
     /// Tab: JLine's completion of commands and paths. Paths are read from the tree of the
     /// server the session is on, as the completer's `getChildren` would read them.
     pub fn complete(&mut self, line: &str, cursor: usize, conductor: &Conductor) -> Completion {
@@ -1008,6 +1091,9 @@ impl LiveConsole {
     /// events that arrived between lines, and returns the client's packets to post.
     pub fn tick(&mut self, conductor: &mut Conductor) -> Vec<Post> {
         self.link.borrow_mut().client.poll(conductor);
+        // Late mail for the sessions of zkCli runs that ended (`quit`) has no reader.
+        let current = ClientConn::from(self.sessions_started);
+        let _ = conductor.take_client_mail(|conn| conn >> 32 < current);
         for _ in 0..MAX_ROUNDS_PER_TICK {
             let resolved = self.link.borrow_mut().resolve();
             if !self.step_lines() && !resolved {
@@ -1017,7 +1103,7 @@ impl LiveConsole {
         if self.running.is_none() {
             let text = self.console.pending_output();
             if !text.is_empty() {
-                self.output.push(ConsoleOutput::Text(text));
+                self.emit(ConsoleOutput::Text(text));
             }
         }
         self.link.borrow_mut().client.flush(conductor)
@@ -1040,7 +1126,7 @@ impl LiveConsole {
             self.link.borrow_mut().rewind();
             let Some(text) = self.console.run_line_suspendable(&line) else { return finished };
             if !text.is_empty() {
-                self.output.push(ConsoleOutput::Text(text));
+                self.emit(ConsoleOutput::Text(text));
             }
             self.link.borrow_mut().end_line();
             self.running = None;
@@ -1058,9 +1144,9 @@ impl LiveConsole {
         }
         let before = self.console.pending_output();
         if !before.is_empty() {
-            self.output.push(ConsoleOutput::Text(before));
+            self.emit(ConsoleOutput::Text(before));
         }
-        self.output.push(ConsoleOutput::Echo { prompt: self.console.prompt(), line: line.to_string() });
+        self.emit(ConsoleOutput::Echo { prompt: self.console.prompt(), line: line.to_string() });
         self.link.borrow_mut().begin_line();
         self.running = Some(line.to_string());
     }
