@@ -1,8 +1,11 @@
 //! `LiveCluster`: spawns one Web Worker per server, drives the `Conductor` from a timer, carries
-//! posts to workers and outputs back, turns a worker's `error` event into a crashed server, and
-//! hands the UI a fresh snapshot on every frame.
+//! posts to workers and outputs back, turns a worker's `error` event into a crashed server, runs
+//! the page's zkCli console (`LiveConsole`) on the same clock, and hands the UI a fresh snapshot
+//! on every frame (and the console's whenever it changed).
 
+use crate::live::client::{ConsoleSnapshot, LiveConsole};
 use crate::live::{ClusterSnapshot, Conductor, FromWorker, Post};
+use crate::zk::cli::Completion;
 use crate::zab::Sid;
 use gloo::timers::callback::Interval;
 use std::cell::RefCell;
@@ -27,6 +30,10 @@ struct WorkerSlot {
 
 struct Inner {
     conductor: Conductor,
+    console: LiveConsole,
+    /// What the console looked like when last published: (transcript version, prompt, busy,
+    /// state, server).
+    console_key: Option<(u64, String, bool, &'static str, Option<Sid>)>,
     workers: BTreeMap<Sid, WorkerSlot>,
     worker_url: String,
     last_frame_ms: f64,
@@ -40,6 +47,7 @@ struct Inner {
 pub struct LiveCluster {
     inner: Rc<RefCell<Inner>>,
     on_snapshot: Callback<Rc<ClusterSnapshot>>,
+    on_console: Callback<Rc<ConsoleSnapshot>>,
     _interval: Rc<Interval>,
 }
 
@@ -60,34 +68,58 @@ fn worker_url() -> String {
 }
 
 impl LiveCluster {
-    /// Starts `n` servers, each in its own worker.
-    pub fn start(n: u32, seed: u64, on_snapshot: Callback<Rc<ClusterSnapshot>>) -> LiveCluster {
+    /// Starts `n` servers, each in its own worker, and zkCli connecting to them.
+    pub fn start(
+        n: u32,
+        seed: u64,
+        on_snapshot: Callback<Rc<ClusterSnapshot>>,
+        on_console: Callback<Rc<ConsoleSnapshot>>,
+    ) -> LiveCluster {
+        let conductor = Conductor::new(n, seed);
+        let console = LiveConsole::new(conductor.ids());
         let inner = Rc::new(RefCell::new(Inner {
-            conductor: Conductor::new(n, seed),
+            conductor,
+            console,
+            console_key: None,
             workers: BTreeMap::new(),
             worker_url: worker_url(),
             last_frame_ms: now_ms(),
             graveyard: Vec::new(),
         }));
         let weak = Rc::downgrade(&inner);
-        let tick_cb = on_snapshot.clone();
+        let (tick_cb, console_cb) = (on_snapshot.clone(), on_console.clone());
         let interval = Interval::new(FRAME_MS, move || {
             if let Some(inner) = weak.upgrade() {
-                frame(&inner, &tick_cb);
+                frame(&inner, &tick_cb, &console_cb);
             }
         });
-        let cluster = LiveCluster { inner, on_snapshot, _interval: Rc::new(interval) };
+        let cluster = LiveCluster { inner, on_snapshot, on_console, _interval: Rc::new(interval) };
         let ids = cluster.inner.borrow().conductor.ids();
         for sid in ids {
-            spawn(&cluster.inner, sid);
+            spawn(&cluster.inner, sid, cluster.on_console.clone());
         }
         cluster.publish();
+        publish_console(&cluster.inner, &cluster.on_console);
         cluster
     }
 
     fn publish(&self) {
         let snapshot = Rc::new(self.inner.borrow().conductor.snapshot());
         self.on_snapshot.emit(snapshot);
+    }
+
+    /// A line typed into zkCli.
+    pub fn console_submit(&self, line: &str) {
+        self.inner.borrow_mut().console.submit(line);
+        tick_console(&self.inner);
+        publish_console(&self.inner, &self.on_console);
+    }
+
+    /// Tab in zkCli: the completion of `line` at `cursor` (in chars).
+    pub fn console_complete(&self, line: &str, cursor: usize) -> Completion {
+        let mut guard = self.inner.borrow_mut();
+        let Inner { console, conductor, .. } = &mut *guard;
+        console.complete(line, cursor, conductor)
     }
 
     pub fn kill(&self, sid: Sid) {
@@ -103,7 +135,7 @@ impl LiveCluster {
 
     pub fn restart(&self, sid: Sid) {
         self.inner.borrow_mut().conductor.restart(sid);
-        spawn(&self.inner, sid);
+        spawn(&self.inner, sid, self.on_console.clone());
         self.publish();
     }
 
@@ -142,18 +174,49 @@ impl Drop for Inner {
     }
 }
 
-fn frame(inner: &Rc<RefCell<Inner>>, on_snapshot: &Callback<Rc<ClusterSnapshot>>) {
-    let (posts, snapshot) = {
+fn frame(
+    inner: &Rc<RefCell<Inner>>,
+    on_snapshot: &Callback<Rc<ClusterSnapshot>>,
+    on_console: &Callback<Rc<ConsoleSnapshot>>,
+) {
+    let posts = {
         let mut guard = inner.borrow_mut();
         let now = now_ms();
         let elapsed = now - guard.last_frame_ms;
         guard.last_frame_ms = now;
         guard.graveyard.clear();
-        let posts = guard.conductor.advance(elapsed);
-        (posts, guard.conductor.snapshot())
+        guard.conductor.advance(elapsed)
     };
     deliver(inner, posts);
+    tick_console(inner);
+    let snapshot = inner.borrow().conductor.snapshot();
     on_snapshot.emit(Rc::new(snapshot));
+    publish_console(inner, on_console);
+}
+
+/// Lets the console take its replies, run its lines and send what it has to send.
+fn tick_console(inner: &Rc<RefCell<Inner>>) {
+    let posts = {
+        let mut guard = inner.borrow_mut();
+        let Inner { console, conductor, .. } = &mut *guard;
+        console.tick(conductor)
+    };
+    deliver(inner, posts);
+}
+
+/// Hands the UI the console's snapshot if anything it shows changed.
+fn publish_console(inner: &Rc<RefCell<Inner>>, on_console: &Callback<Rc<ConsoleSnapshot>>) {
+    let snapshot = {
+        let mut guard = inner.borrow_mut();
+        let c = &guard.console;
+        let key = (c.version(), c.prompt(), c.is_busy(), c.client_state().as_str(), c.server());
+        if guard.console_key.as_ref() == Some(&key) {
+            return;
+        }
+        guard.console_key = Some(key);
+        guard.console.snapshot()
+    };
+    on_console.emit(Rc::new(snapshot));
 }
 
 /// Posts each input to its worker, if that worker is still the one it was meant for.
@@ -164,7 +227,7 @@ fn deliver(inner: &Rc<RefCell<Inner>>, posts: Vec<Post>) {
         if slot.generation != post.generation {
             continue;
         }
-        match serde_wasm_bindgen::to_value(&post.msg) {
+        match super::to_js(&post.msg) {
             Ok(value) => {
                 if let Err(e) = slot.worker.post_message(&value) {
                     web_sys::console::error_2(&"zkspark: postMessage to worker failed".into(), &e);
@@ -175,8 +238,9 @@ fn deliver(inner: &Rc<RefCell<Inner>>, posts: Vec<Post>) {
     }
 }
 
-/// Spawns the worker for `sid`'s current generation and wires its events back.
-fn spawn(inner: &Rc<RefCell<Inner>>, sid: Sid) {
+/// Spawns the worker for `sid`'s current generation and wires its events back. Replies to the
+/// console are taken at once, so a command's round trips do not wait for the next frame.
+fn spawn(inner: &Rc<RefCell<Inner>>, sid: Sid, on_console: Callback<Rc<ConsoleSnapshot>>) {
     let (url, generation) = {
         let guard = inner.borrow();
         (guard.worker_url.clone(), guard.conductor.generation(sid))
@@ -201,6 +265,10 @@ fn spawn(inner: &Rc<RefCell<Inner>>, sid: Sid) {
         };
         let posts = inner.borrow_mut().conductor.worker_output(sid, generation, output);
         deliver(&inner, posts);
+        if inner.borrow().conductor.has_client_mail() {
+            tick_console(&inner);
+            publish_console(&inner, &on_console);
+        }
     });
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
     let onerror = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {

@@ -6,3 +6,9 @@ pub mod cluster;
 pub mod worker;
 
 pub use cluster::LiveCluster;
+
+/// Encodes a value for `postMessage`. 64-bit integers go as `BigInt`: session ids
+/// (`serverId << 56 | …`) do not fit a JavaScript number.
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, serde_wasm_bindgen::Error> {
+    value.serialize(&serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true))
+}

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 fn post(scope: &DedicatedWorkerGlobalScope, msg: &FromWorker) {
-    let value = serde_wasm_bindgen::to_value(msg).expect("worker output serializes");
+    let value = super::to_js(msg).expect("worker output serializes");
     scope.post_message(&value).expect("postMessage from worker");
 }
 

@@ -1,12 +1,39 @@
-//! The root component: control bar on top, the ensemble ring, the election log beside it.
+//! The root component: control bar on top, the ensemble ring with the election log beside it,
+//! and below them zkCli and a server's znode tree.
 
+use super::console_panel::ConsolePanel;
 use super::control_bar::ControlBar;
 use super::election_log::ElectionLog;
 use super::ensemble::Ensemble;
 use super::hooks::use_cluster;
 use super::state::{Action, UiState};
+use super::znode_tree::{TreeModel, ZnodeTree};
+use crate::live::ClusterSnapshot;
 use crate::zab::Sid;
+use crate::zk::cli::Completion;
+use std::rc::Rc;
 use yew::prelude::*;
+
+/// The tree panel's model: the picked server (by default the one zkCli is on), its tree's
+/// digest and the selection.
+fn tree_model(state: &UiState, snapshot: &Rc<ClusterSnapshot>) -> TreeModel {
+    let console_server = state.console.as_ref().and_then(|c| c.server);
+    let sid = state.tree_server.or(console_server).unwrap_or(1);
+    let digest = snapshot
+        .nodes
+        .iter()
+        .find(|n| n.sid == sid && n.data_state() != "down")
+        .and_then(|n| n.view.as_ref())
+        .map_or(0, |v| v.tree.digest());
+    TreeModel {
+        snapshot: snapshot.clone(),
+        sid,
+        digest,
+        selected: state.selected_znode.clone(),
+        console_session: state.console.as_ref().and_then(|c| c.session),
+        console_server,
+    }
+}
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -48,6 +75,25 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |_| dispatch.dispatch(Action::Reset))
     };
+    let on_submit = {
+        let cluster = cluster.clone();
+        Callback::from(move |line: String| cluster.iter().for_each(|c| c.console_submit(&line)))
+    };
+    let on_complete = {
+        let cluster = cluster.clone();
+        Callback::from(move |(line, cursor): (String, usize)| match &cluster {
+            Some(c) => c.console_complete(&line, cursor),
+            None => Completion { start: 0, candidates: Vec::new() },
+        })
+    };
+    let on_pick = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |sid: Sid| dispatch.dispatch(Action::PickTreeServer(sid)))
+    };
+    let on_select = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |path: Option<String>| dispatch.dispatch(Action::SelectZnode(path)))
+    };
 
     let body = match &state.snapshot {
         Some(snapshot) => html! {
@@ -58,6 +104,12 @@ pub fn app() -> Html {
                 <aside class="panel log-panel">
                     <ElectionLog snapshot={snapshot.clone()} />
                 </aside>
+                <section class="panel console-panel">
+                    <ConsolePanel console={state.console.clone()} {on_submit} {on_complete} />
+                </section>
+                <section class="panel tree-panel">
+                    <ZnodeTree model={tree_model(&state, snapshot)} {on_pick} {on_select} />
+                </section>
             </main>
         },
         None => html! { <main class="workspace loading">{ "starting servers…" }</main> },
@@ -68,7 +120,7 @@ pub fn app() -> Html {
             <header class="topbar">
                 <div class="brand">
                     <span class="logo">{ "zk" }<b>{ "spark" }</b></span>
-                    <span class="subtitle">{ "ZooKeeper leader election · one Web Worker per server" }</span>
+                    <span class="subtitle">{ "ZooKeeper ensemble · one Web Worker per server · zkCli" }</span>
                 </div>
                 <ControlBar
                     snapshot={state.snapshot.clone()}

@@ -87,7 +87,7 @@ pub fn ensemble(props: &EnsembleProps) -> Html {
                 html! {
                     <ServerCard key={n.sid} card={n.clone()}
                         style={AttrValue::from(format!("left:{x:.0}px;top:{y:.0}px"))}
-                        on_kill={props.on_kill.clone()} on_restart={props.on_restart.clone()} on_panic={props.on_panic.clone()} on_isolate={props.on_isolate.clone()} />
+                        on_kill={props.on_kill.clone()} on_restart={props.on_restart.clone()} on_panic={props.on_panic.clone()} on_isolate={props.on_isolate.clone()} ensemble={ids.clone()} />
                 }
             }) }
         </div>

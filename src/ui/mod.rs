@@ -2,12 +2,14 @@
 //! snapshots of the live cluster and dispatch user intent to it; no protocol logic here.
 
 pub mod app;
+pub mod console_panel;
 pub mod control_bar;
 pub mod election_log;
 pub mod ensemble;
 pub mod hooks;
 pub mod server_card;
 pub mod state;
+pub mod znode_tree;
 
 pub use app::App;
 

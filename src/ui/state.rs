@@ -1,27 +1,44 @@
-//! The page's state: the latest cluster snapshot plus the user's view choices.
+//! The page's state: the latest cluster and console snapshots plus the user's view choices.
 
+use crate::live::client::ConsoleSnapshot;
 use crate::live::ClusterSnapshot;
+use crate::zab::Sid;
 use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct UiState {
     pub snapshot: Option<Rc<ClusterSnapshot>>,
+    pub console: Option<Rc<ConsoleSnapshot>>,
     pub n_servers: u32,
     /// Bumped to start a fresh ensemble of the same size.
     pub epoch_of_page: u32,
+    /// Whose znode tree the tree panel shows (None: the server zkCli is on, else zk1).
+    pub tree_server: Option<Sid>,
+    /// The znode whose Stat the tree panel shows.
+    pub selected_znode: Option<String>,
 }
 
 impl Default for UiState {
     fn default() -> Self {
-        UiState { snapshot: None, n_servers: 5, epoch_of_page: 0 }
+        UiState {
+            snapshot: None,
+            console: None,
+            n_servers: 5,
+            epoch_of_page: 0,
+            tree_server: None,
+            selected_znode: None,
+        }
     }
 }
 
 pub enum Action {
     Snapshot(Rc<ClusterSnapshot>),
+    Console(Rc<ConsoleSnapshot>),
     SetSize(u32),
     Reset,
+    PickTreeServer(Sid),
+    SelectZnode(Option<String>),
 }
 
 impl Reducible for UiState {
@@ -31,15 +48,27 @@ impl Reducible for UiState {
         let mut next = (*self).clone();
         match action {
             Action::Snapshot(s) => next.snapshot = Some(s),
+            Action::Console(c) => next.console = Some(c),
             Action::SetSize(n) => {
                 next.n_servers = n;
-                next.snapshot = None;
+                next.fresh_page();
             }
             Action::Reset => {
                 next.epoch_of_page += 1;
-                next.snapshot = None;
+                next.fresh_page();
             }
+            Action::PickTreeServer(sid) => next.tree_server = Some(sid),
+            Action::SelectZnode(path) => next.selected_znode = path,
         }
         Rc::new(next)
+    }
+}
+
+impl UiState {
+    fn fresh_page(&mut self) {
+        self.snapshot = None;
+        self.console = None;
+        self.tree_server = None;
+        self.selected_znode = None;
     }
 }

@@ -1,5 +1,5 @@
 //! `use_cluster`: owns the live cluster for the current size; a new size (or a reset) stops
-//! every worker of the old ensemble and starts a new one.
+//! every worker of the old ensemble and starts a new one (with a new zkCli).
 
 use crate::runtime::LiveCluster;
 use crate::ui::state::{Action, UiState};
@@ -11,8 +11,12 @@ pub fn use_cluster(n_servers: u32, generation: u32, dispatch: UseReducerDispatch
     {
         let cluster = cluster.clone();
         use_effect_with((n_servers, generation), move |&(n, generation)| {
+            let on_console = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |c| dispatch.dispatch(Action::Console(c)))
+            };
             let on_snapshot = Callback::from(move |s| dispatch.dispatch(Action::Snapshot(s)));
-            cluster.set(Some(LiveCluster::start(n, u64::from(generation) + 1, on_snapshot)));
+            cluster.set(Some(LiveCluster::start(n, u64::from(generation) + 1, on_snapshot, on_console)));
             || ()
         });
     }
