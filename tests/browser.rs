@@ -1,5 +1,6 @@
 //! Browser tests (wasm-bindgen-test in headless Chromium): the protocol passes the same checks
-//! compiled to wasm, and the Yew server card renders the page's test contract.
+//! compiled to wasm, and the Yew server card, znode tree and zkCli console render the page's
+//! test contract.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::Cell;
@@ -8,10 +9,16 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
 use yew::prelude::*;
-use zkspark::live::{Conductor, NodeCard, NodeStatus};
+use zkspark::live::client::{ConsoleOutput, ConsoleSnapshot};
+use zkspark::live::{ClusterSnapshot, Conductor, NodeCard, NodeStatus};
 use zkspark::scenario::{self, ScenarioOptions};
+use zkspark::ui::console_panel::{ConsolePanel, ConsolePanelProps};
 use zkspark::ui::server_card::{ServerCard, ServerCardProps};
+use zkspark::ui::znode_tree::{TreeModel, ZnodeTree, ZnodeTreeProps};
 use zkspark::zab::{ServerState, ServerView, Vote, ZabPhase, Zxid};
+use zkspark::zk::cli::{Completion, ZkSession};
+use zkspark::zk::local::{LocalOptions, LocalSession};
+use zkspark::zk::{Acl, CreateMode, DataTree, Op};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -50,6 +57,11 @@ fn card(sid: u32, status: NodeStatus, state: ServerState) -> NodeCard {
         logicalclock: 4,
         leader: Some(3),
         followers: vec![],
+        last_applied: Zxid::new(2, 4),
+        tree: DataTree::new(),
+        pipeline: vec![(Zxid::new(2, 5), vec![3, 1])],
+        sessions: vec![],
+        watched: vec![],
     };
     NodeCard { sid, status, view: Some(view), isolated: false }
 }
@@ -70,6 +82,7 @@ fn props(card: NodeCard, killed: Rc<Cell<Option<u32>>>) -> ServerCardProps {
         on_restart: Callback::noop(),
         on_panic: Callback::noop(),
         on_isolate: Callback::noop(),
+        ensemble: vec![1, 2, 3],
     }
 }
 
@@ -80,6 +93,12 @@ async fn a_server_card_carries_the_test_contract() {
     assert_eq!(el.get_attribute("data-node").as_deref(), Some("zk3"));
     assert_eq!(el.get_attribute("data-state").as_deref(), Some("leading"));
     assert!(el.text_content().unwrap().contains("0x200000005"), "shows the last zxid");
+    let applied = el.query_selector("[data-field=\"applied\"]").unwrap().expect("the applied zxid");
+    assert_eq!(applied.text_content().as_deref(), Some("0x200000004"));
+    let proposal = el.query_selector("[data-field=\"pipeline\"] [data-zxid=\"0x200000005\"]").unwrap();
+    let proposal = proposal.expect("the leader lists its proposal in flight");
+    assert_eq!(proposal.query_selector_all(".ack.on").unwrap().length(), 2, "acked by 3 and 1");
+    assert!(proposal.text_content().unwrap().contains("2/2"), "2 acks of a quorum of 2");
     let kill: HtmlElement = el.query_selector("[data-action=\"kill\"]").unwrap().unwrap().unchecked_into();
     assert!(el.query_selector("[data-action=\"restart\"]").unwrap().is_none(), "a live server has no restart");
     kill.click();
@@ -97,4 +116,103 @@ async fn a_dead_server_shows_down_with_restart() {
             .await;
     assert_eq!(crashed.get_attribute("data-state").as_deref(), Some("down"));
     assert!(crashed.text_content().unwrap().contains("boom"), "a crash says why");
+}
+
+/// A tree with `/demo` (data `hello`) and an ephemeral `/demo/eph`, as a standalone server
+/// builds it; the session that owns the ephemeral.
+fn demo_tree() -> (DataTree, u64) {
+    let mut s = LocalSession::new(LocalOptions::default());
+    let create = |path: &str, data: &str, mode| Op::Create {
+        path: path.into(),
+        data: data.as_bytes().to_vec(),
+        acl: Acl::open_unsafe(),
+        mode,
+        ttl_ms: None,
+    };
+    s.call(create("/demo", "hello", CreateMode::Persistent)).unwrap();
+    s.call(create("/demo/eph", "x", CreateMode::Ephemeral)).unwrap();
+    (s.tree().clone(), s.session_id())
+}
+
+async fn mount<C: BaseComponent>(props: C::Properties) -> web_sys::Element {
+    let root = gloo::utils::document().create_element("div").unwrap();
+    gloo::utils::body().append_child(&root).unwrap();
+    yew::Renderer::<C>::with_root_and_props(root.clone(), props).render();
+    gloo::timers::future::TimeoutFuture::new(20).await;
+    root
+}
+
+#[wasm_bindgen_test]
+async fn a_znode_tree_marks_ephemerals_and_watches_and_shows_the_stat() {
+    let (tree, session) = demo_tree();
+    let mut node = card(2, NodeStatus::Running, ServerState::Following);
+    let view = node.view.as_mut().unwrap();
+    view.tree = tree;
+    view.watched = vec!["/demo".into()];
+    let snapshot = Rc::new(ClusterSnapshot {
+        now_ms: 0,
+        paused: false,
+        speed: 1.0,
+        nodes: vec![node],
+        log: vec![],
+        flights: vec![],
+        stats: Default::default(),
+    });
+    let model = TreeModel {
+        digest: snapshot.nodes[0].view.as_ref().unwrap().tree.digest(),
+        snapshot,
+        sid: 2,
+        selected: Some("/demo".into()),
+        console_session: Some(session),
+        console_server: Some(2),
+    };
+    let picked = Rc::new(Cell::new(None));
+    let on_pick = {
+        let picked = picked.clone();
+        Callback::from(move |sid| picked.set(Some(sid)))
+    };
+    let root = mount::<ZnodeTree>(ZnodeTreeProps { model, on_pick, on_select: Callback::noop() }).await;
+    let demo = root.query_selector("[data-znode=\"/demo\"]").unwrap().expect("an entry per znode");
+    let classes = demo.get_attribute("class").unwrap_or_default();
+    assert!(classes.split(' ').any(|c| c == "watched"), "a watched node is marked: {classes}");
+    let eph = root.query_selector("[data-znode=\"/demo/eph\"]").unwrap().expect("the ephemeral");
+    assert!(eph.text_content().unwrap().contains(&format!("eph 0x{session:x} (zkCli)")), "owner shown");
+    assert!(root.query_selector("[data-znode=\"/zookeeper/quota\"]").unwrap().is_some());
+    let stat = root.query_selector("[data-testid=\"znode-stat\"]").unwrap().expect("the selected node's Stat");
+    let text = stat.text_content().unwrap();
+    assert!(text.starts_with("hello\ncZxid = 0x2\nctime = "), "{text}");
+    assert!(text.ends_with("dataLength = 5\nnumChildren = 1\n"), "{text}");
+    let pick: HtmlElement = root.query_selector("[data-tree-server=\"zk2\"]").unwrap().unwrap().unchecked_into();
+    pick.click();
+    assert_eq!(picked.get(), Some(2));
+}
+
+#[wasm_bindgen_test]
+async fn the_console_panel_carries_the_test_contract() {
+    let snapshot = ConsoleSnapshot {
+        version: 2,
+        transcript: vec![
+            ConsoleOutput::Echo { prompt: "[zk: 127.0.0.1:2181(CONNECTED) 0] ".into(), line: "get /demo".into() },
+            ConsoleOutput::Text("hello\n".into()),
+        ],
+        prompt: "[zk: 127.0.0.1:2181(CONNECTED) 1] ".into(),
+        busy: false,
+        exited: false,
+        state: "CONNECTED",
+        session: Some(0x100000001000001),
+        server: Some(1),
+    };
+    let props = ConsolePanelProps {
+        console: Some(Rc::new(snapshot)),
+        on_submit: Callback::noop(),
+        on_complete: Callback::from(|_: (String, usize)| Completion { start: 0, candidates: vec![] }),
+    };
+    let root = mount::<ConsolePanel>(props).await;
+    let output = root.query_selector("[data-testid=\"zk-console-output\"]").unwrap().expect("the output");
+    assert_eq!(output.text_content().as_deref(), Some("[zk: 127.0.0.1:2181(CONNECTED) 0] get /demo\nhello\n"));
+    assert!(root.query_selector("input[data-testid=\"zk-console-input\"]").unwrap().is_some());
+    let prompt = root.query_selector("[data-testid=\"zk-console-prompt\"]").unwrap().unwrap();
+    assert_eq!(prompt.text_content().as_deref(), Some("[zk: 127.0.0.1:2181(CONNECTED) 1] "));
+    let status = root.query_selector("[data-testid=\"zk-console-status\"]").unwrap().unwrap().text_content().unwrap();
+    assert!(status.contains("session 0x100000001000001") && status.contains("on zk1"), "{status}");
 }
