@@ -27,7 +27,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_depth: 1000, max_steps: 50_000_000, max_stack_bytes: 1 << 20, max_output_bytes: 16 << 20 }
+        // A wasm32 module's whole stack is 1 MiB by default; native test threads have 2 MiB.
+        let max_stack_bytes = if cfg!(target_arch = "wasm32") { 512 << 10 } else { 1 << 20 };
+        Limits { max_depth: 1000, max_steps: 50_000_000, max_stack_bytes, max_output_bytes: 16 << 20 }
     }
 }
 

@@ -640,3 +640,9 @@ pub fn next_id() -> u64 {
         id
     })
 }
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&super::repr::repr(self))
+    }
+}
