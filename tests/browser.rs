@@ -95,7 +95,7 @@ async fn a_server_card_carries_the_test_contract() {
     assert!(el.text_content().unwrap().contains("0x200000005"), "shows the last zxid");
     let applied = el.query_selector("[data-field=\"applied\"]").unwrap().expect("the applied zxid");
     assert_eq!(applied.text_content().as_deref(), Some("0x200000004"));
-    let proposal = el.query_selector("[data-field=\"pipeline\"] [data-zxid=\"0x200000005\"]").unwrap();
+    let proposal = el.query_selector("[data-testid=\"pipeline\"] [data-zxid=\"0x200000005\"]").unwrap();
     let proposal = proposal.expect("the leader lists its proposal in flight");
     assert_eq!(proposal.query_selector_all(".ack.on").unwrap().length(), 2, "acked by 3 and 1");
     assert!(proposal.text_content().unwrap().contains("2/2"), "2 acks of a quorum of 2");

@@ -75,25 +75,18 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |_| dispatch.dispatch(Action::Reset))
     };
-    let on_submit = {
-        let cluster = cluster.clone();
-        Callback::from(move |line: String| cluster.iter().for_each(|c| c.console_submit(&line)))
-    };
-    let on_complete = {
-        let cluster = cluster.clone();
-        Callback::from(move |(line, cursor): (String, usize)| match &cluster {
-            Some(c) => c.console_complete(&line, cursor),
-            None => Completion { start: 0, candidates: Vec::new() },
-        })
-    };
-    let on_pick = {
-        let dispatch = state.dispatcher();
-        Callback::from(move |sid: Sid| dispatch.dispatch(Action::PickTreeServer(sid)))
-    };
-    let on_select = {
-        let dispatch = state.dispatcher();
-        Callback::from(move |path: Option<String>| dispatch.dispatch(Action::SelectZnode(path)))
-    };
+    // Stable callbacks (memoized on what they use), so the console and the tree re-render
+    // only when what they show changes, not on every frame.
+    let on_submit = use_callback(cluster.clone(), |line: String, cluster| {
+        cluster.iter().for_each(|c| c.console_submit(&line))
+    });
+    let on_complete = use_callback(cluster.clone(), |(line, cursor): (String, usize), cluster| match cluster {
+        Some(c) => c.console_complete(&line, cursor),
+        None => Completion { start: 0, candidates: Vec::new() },
+    });
+    let on_pick = use_callback(state.dispatcher(), |sid: Sid, dispatch| dispatch.dispatch(Action::PickTreeServer(sid)));
+    let on_select =
+        use_callback(state.dispatcher(), |path: Option<String>, dispatch| dispatch.dispatch(Action::SelectZnode(path)));
 
     let body = match &state.snapshot {
         Some(snapshot) => html! {

@@ -4,7 +4,8 @@
 //! that acked it); with kill and restart.
 //! Test contract: `data-node="zkN"`, `data-kind="zk-server"`, `data-state` = looking |
 //! following | leading | down; buttons `data-action="kill"` / `"restart"`; fields
-//! `data-field="phase"`, `"applied"`, and for the leader `"pipeline"` (entries `data-zxid`).
+//! `data-field="phase"`, `"applied"`, and for the leader `"pipeline"` (how many in flight) with
+//! the proposals listed under `data-testid="pipeline"` (entries `data-zxid`).
 
 use crate::live::{NodeCard, NodeStatus};
 use crate::zab::{Sid, ZabPhase};
@@ -70,13 +71,15 @@ pub fn server_card(props: &ServerCardProps) -> Html {
                     <li data-zxid={zxid.to_string()} title="a proposal in flight: committed once a quorum has acked it">
                         <span class="pz">{ zxid.to_string() }</span>
                         { for voters.iter().map(|s| html! {
-                            <i class={classes!("ack", ackers.contains(s).then_some("on"))}>{ format!("{s}") }</i>
+                            <i class={classes!("ack", ackers.contains(s).then_some("on"))}
+                                title={ if ackers.contains(s) { format!("zk{s} acked") } else { format!("zk{s} has not acked yet") } }>{ format!("{s}") }</i>
                         }) }
                         if quorum > 1 { <span class="pq">{ format!("{}/{quorum}", ackers.len()) }</span> }
                     </li>
                 }
             });
             html! {
+                <>
                 <dl class="facts">
                     <dt>{ "epoch" }</dt>
                     <dd data-field="epoch" title="currentEpoch / acceptedEpoch">{ format!("{} / {}", v.current_epoch, v.accepted_epoch) }</dd>
@@ -106,12 +109,17 @@ pub fn server_card(props: &ServerCardProps) -> Html {
                         <dt>{ "pipeline" }</dt>
                         <dd data-field="pipeline" title="proposals in flight, with the servers that acked each">
                             if v.pipeline.is_empty() { <span class="muted">{ "idle" }</span> }
-                            else { <ul class="pipeline">{ for pipeline }
-                                if more > 0 { <li class="muted">{ format!("+{more} more") }</li> }
-                            </ul> }
+                            else { { format!("{} in flight", v.pipeline.len()) } }
                         </dd>
                     }
                 </dl>
+                if state == "leading" && !v.pipeline.is_empty() {
+                    <ul class="pipeline" data-testid="pipeline">
+                        { for pipeline }
+                        if more > 0 { <li class="muted">{ format!("+{more} more") }</li> }
+                    </ul>
+                }
+                </>
             }
         }
     };
