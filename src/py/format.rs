@@ -90,9 +90,6 @@ pub fn format_value(v: &Value, spec: &str, str_of: &str) -> PResult<String> {
     }
     let sp = parse_spec(spec)?;
     match v {
-        Value::Bool(_) | Value::Int(_) | Value::Big(_) if sp.ty.is_none() && matches!(v, Value::Bool(_)) => {
-            Ok(pad(str_of, &sp, '<'))
-        }
         Value::Int(_) | Value::Big(_) | Value::Bool(_) => {
             let big = match v {
                 Value::Int(i) => BigInt::from(*i),
@@ -230,7 +227,8 @@ pub fn format_float(f: f64, sp: &Spec) -> PResult<String> {
     let a = f.abs();
     let upper = matches!(sp.ty, Some('E' | 'F' | 'G'));
     let mut body = if !a.is_finite() {
-        if a.is_nan() { "nan".to_string() } else { "inf".to_string() }
+        let word = if a.is_nan() { "nan" } else { "inf" };
+        if sp.ty == Some('%') { format!("{word}%") } else { word.to_string() }
     } else {
         match sp.ty {
             Some('f' | 'F') => fmt_f(a, sp.precision.unwrap_or(6), sp.alt),
@@ -285,7 +283,8 @@ pub fn fmt_g(a: f64, prec: usize, alt: bool, repr_style: bool) -> String {
     let e_form = format!("{:.*e}", p - 1, a);
     let (_, exp) = e_form.split_once('e').expect("exponent");
     let exp: i32 = exp.parse().expect("integer exponent");
-    let use_exp = if repr_style { exp < -4 || exp >= p as i32 } else { exp < -4 || exp >= p as i32 };
+    // The no-type-code form switches to exponent notation one digit earlier than `g`.
+    let use_exp = if repr_style { exp < -4 || exp >= p as i32 - 1 } else { exp < -4 || exp >= p as i32 };
     if use_exp {
         let mut s = fmt_e(a, p - 1, alt);
         if !alt {

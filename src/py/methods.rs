@@ -604,10 +604,17 @@ fn format_field(it: &mut Interpreter, field: &str, args: &[Value], kwargs: &Kwar
     let first_end = name.find(['.', '[']).unwrap_or(name.len());
     let first = &name[..first_end];
     let mut v = if first.is_empty() {
+        if *auto == usize::MAX {
+            return Err(PyErr::new(ExcType::ValueError, "cannot switch from manual field specification to automatic field numbering"));
+        }
         let idx = *auto;
         *auto += 1;
         args.get(idx).cloned().ok_or_else(|| PyErr::new(ExcType::IndexError, format!("Replacement index {idx} out of range for positional args tuple")))?
     } else if let Ok(idx) = first.parse::<usize>() {
+        if *auto > 0 && *auto != usize::MAX {
+            return Err(PyErr::new(ExcType::ValueError, "cannot switch from automatic field numbering to manual field specification"));
+        }
+        *auto = usize::MAX;
         args.get(idx).cloned().ok_or_else(|| PyErr::new(ExcType::IndexError, format!("Replacement index {idx} out of range for positional args tuple")))?
     } else {
         kwarg(kwargs, first).ok_or_else(|| PyErr::key_error(&Value::str(first)))?
