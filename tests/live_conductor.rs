@@ -167,3 +167,31 @@ fn an_isolated_leader_is_replaced_after_the_sync_timeout_and_rejoins_when_healed
     assert_eq!(page.leader(), Some(4));
     assert_eq!(page.states()[4], "following");
 }
+
+/// Client packets go straight to the server's worker (clients are not ensemble members, so
+/// they do not cross the virtual network); a dead server refuses them, and each client takes
+/// only the mail for its own connections.
+#[test]
+fn client_packets_reach_a_live_worker_and_replies_wait_for_their_client() {
+    use zkspark::zab::clients::{ClientReq, ClientResp};
+    let mut page = FakePage::new(3);
+    page.run(3_000);
+    let leader = page.leader().unwrap();
+    let mut posts = Vec::new();
+    let connect = ClientReq::Connect { session: None, timeout_ms: 30_000, last_zxid_seen: zkspark::zab::Zxid::ZERO };
+    let generation = page.conductor.client_send(leader, 7 << 32 | 1, connect.clone(), &mut posts);
+    assert_eq!(generation, Some(page.conductor.generation(leader)));
+    page.dispatch(posts);
+    page.run(500);
+    assert!(page.conductor.has_client_mail());
+    assert!(page.conductor.take_client_mail(|conn| conn >> 32 == 8).is_empty(), "not client 8's");
+    let mail = page.conductor.take_client_mail(|conn| conn >> 32 == 7);
+    assert!(matches!(mail.as_slice(), [m] if m.sid == leader && matches!(m.resp, ClientResp::Connected { .. })), "{mail:?}");
+    assert!(!page.conductor.has_client_mail());
+
+    page.kill(leader);
+    let mut posts = Vec::new();
+    assert_eq!(page.conductor.client_send(leader, 7 << 32 | 2, connect, &mut posts), None, "refused");
+    assert!(posts.is_empty());
+    assert!(!page.conductor.is_up(leader, generation.unwrap()), "the old incarnation is gone");
+}

@@ -8,7 +8,7 @@
 //! runtime ◀──────────── Post{sid, generation, ToWorker} ──────────────────── Conductor
 //! UI      ◀──────────── snapshot() ───────────────────────────────────────── Conductor
 //! client  ── client_send(sid, conn, req) ──▶ Conductor ──Post──▶ that server's worker
-//! client  ◀── take_client_inbox(): what servers said to client connections ─ Conductor
+//! client  ◀── take_client_mail(owns): what servers said to its connections ── Conductor
 //! ```
 
 use super::protocol::{FromWorker, ToWorker};

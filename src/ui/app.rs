@@ -98,7 +98,7 @@ pub fn app() -> Html {
                     <ElectionLog snapshot={snapshot.clone()} />
                 </aside>
                 <section class="panel console-panel">
-                    <ConsolePanel console={state.console.clone()} {on_submit} {on_complete} />
+                    <ConsolePanel console={state.console.clone()} {on_submit} {on_complete} servers={snapshot.nodes.iter().map(|n| n.sid).collect::<Vec<_>>()} />
                 </section>
                 <section class="panel tree-panel">
                     <ZnodeTree model={tree_model(&state, snapshot)} {on_pick} {on_select} />
@@ -123,7 +123,7 @@ pub fn app() -> Html {
             </header>
             { body }
             <footer class="help">
-                { "Kill the leader and watch the survivors run Fast Leader Election: votes compare epoch, then zxid, then server id; a quorum agrees, waits 200 ms (finalizeWait) for a better vote, and the winner runs ZAB discovery (FOLLOWERINFO → LEADERINFO → ACKEPOCH → NEWLEADER → ACK → UPTODATE) to become established. A killed process resets its connections at once; a partitioned one is noticed only after syncLimit × tickTime (10 s)." }
+                { "Kill the leader and watch the survivors run Fast Leader Election: votes compare epoch, then zxid, then server id; a quorum agrees, waits 200 ms (finalizeWait) for a better vote, and the winner runs ZAB discovery (FOLLOWERINFO → LEADERINFO → ACKEPOCH → NEWLEADER → ACK → UPTODATE) to become established. A killed process resets its connections at once; a partitioned one is noticed only after syncLimit × tickTime (10 s). Below, zkCli talks to the ensemble (server k is 127.0.0.1:218k): create an ephemeral, kill the server its session is on, and watch the session move while the znode stays." }
             </footer>
         </div>
     }

@@ -1,9 +1,12 @@
 //! zkCli on the page: the transcript as a terminal shows it (each typed line after the prompt
 //! it was typed at, then what zkCli printed, `WATCHER::` events as they arrive), and an input
-//! line with the live prompt, history on ↑/↓ and Tab completion of commands and paths.
-//! Test contract: `data-testid="zk-console-input"` and `data-testid="zk-console-output"`.
+//! line with the live prompt, history on ↑/↓ and Tab completion of commands and paths; a button
+//! per server types `connect 127.0.0.1:218k` for you.
+//! Test contract: `data-testid="zk-console-input"` and `data-testid="zk-console-output"`;
+//! connect buttons `data-connect="zkN"`.
 
-use crate::live::client::{apply_completion, ConsoleOutput, ConsoleSnapshot};
+use crate::live::client::{apply_completion, server_address, ConsoleOutput, ConsoleSnapshot};
+use crate::zab::Sid;
 use crate::zk::cli::Completion;
 use std::rc::Rc;
 use web_sys::{Element, HtmlInputElement};
@@ -15,6 +18,9 @@ pub struct ConsolePanelProps {
     pub on_submit: Callback<String>,
     /// (line, cursor in chars) → where the candidates go and what they are.
     pub on_complete: Callback<(String, usize), Completion>,
+    /// The ensemble's servers, for the connect buttons.
+    #[prop_or_default]
+    pub servers: Vec<Sid>,
 }
 
 /// JLine's history: the lines typed, oldest first, and where ↑/↓ is in it.
@@ -136,6 +142,15 @@ pub fn console_panel(props: &ConsolePanelProps) -> Html {
         None => ("[zk: (CONNECTING) 0] ".to_string(), "starting…".to_string()),
     };
     let exited = props.console.as_ref().is_some_and(|c| c.exited && !c.busy);
+    let on_server = props.console.as_ref().and_then(|c| c.server);
+    let connects = props.servers.iter().map(|&sid| {
+        let line = format!("connect {}", server_address(sid));
+        let onclick = props.on_submit.reform(move |_: MouseEvent| line.clone());
+        html! {
+            <button class={classes!("pick", (on_server == Some(sid)).then_some("on"))} data-connect={format!("zk{sid}")} {onclick}
+                title={format!("connect {}: a new session, zk{sid} first", server_address(sid))}>{ format!("zk{sid}") }</button>
+        }
+    });
     let transcript = props.console.iter().flat_map(|c| c.transcript.iter()).map(|piece| match piece {
         ConsoleOutput::Echo { prompt, line } => html! {
             <span class="echo"><span class="prompt">{ prompt }</span>{ line }{ "\n" }</span>
@@ -148,6 +163,9 @@ pub fn console_panel(props: &ConsolePanelProps) -> Html {
             <div class="console-head">
                 <h2>{ "zkCli" }</h2>
                 <span class="console-status" data-testid="zk-console-status">{ status }</span>
+                <span class="picker" title="open a new session on a chosen server">
+                    <span class="console-status">{ "connect" }</span>{ for connects }
+                </span>
             </div>
             <pre class="console-output" data-testid="zk-console-output" ref={output_ref}>
                 { for transcript }

@@ -119,4 +119,13 @@ pageTest('zkCli: watches fire between commands and ephemerals carry their owner'
   await eph.waitFor({ timeout: 5_000 });
   assert.match(await eph.textContent(), new RegExp(`eph ${session}`));
   assert.match(await run(page, 'help'), /^ZooKeeper -server host:port -client-configuration properties-file cmd args\n/);
+
+  // A connect button types `connect 127.0.0.1:2182`: the old session closes (its ephemeral
+  // goes), a new one opens on zk2.
+  await page.locator('[data-connect="zk2"]').click();
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('] connect 127.0.0.1:2182\n'), OUTPUT);
+  await waitForIdleConnected(page);
+  assert.match(await page.locator('[data-testid="zk-console-prompt"]').textContent(), /^\[zk: 127\.0\.0\.1:2182\(CONNECTED\) \d+\] $/);
+  assert.notEqual(await sessionOf(page), session, 'a new session');
+  assert.equal(await run(page, 'ls /w'), '[]\n', 'the closed session took its ephemeral with it');
 });
