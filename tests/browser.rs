@@ -206,6 +206,7 @@ async fn the_console_panel_carries_the_test_contract() {
         console: Some(Rc::new(snapshot)),
         on_submit: Callback::noop(),
         on_complete: Callback::from(|_: (String, usize)| Completion { start: 0, candidates: vec![] }),
+        servers: vec![1, 2, 3],
     };
     let root = mount::<ConsolePanel>(props).await;
     let output = root.query_selector("[data-testid=\"zk-console-output\"]").unwrap().expect("the output");
@@ -215,4 +216,5 @@ async fn the_console_panel_carries_the_test_contract() {
     assert_eq!(prompt.text_content().as_deref(), Some("[zk: 127.0.0.1:2181(CONNECTED) 1] "));
     let status = root.query_selector("[data-testid=\"zk-console-status\"]").unwrap().unwrap().text_content().unwrap();
     assert!(status.contains("session 0x100000001000001") && status.contains("on zk1"), "{status}");
+    assert_eq!(root.query_selector_all("[data-connect]").unwrap().length(), 3, "a connect button per server");
 }
