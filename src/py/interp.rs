@@ -125,7 +125,13 @@ impl Interpreter {
     /// Parses and runs a whole program. Errors are `PyErr`s; `format_error` prints them.
     pub fn run(&mut self, source: &str) -> PResult<()> {
         self.source = Rc::from(source);
-        let program = super::lower::parse_program(source).map_err(|e| PyErr::syntax(e.line, e.col, e.end_col, &e.msg))?;
+        let program = super::lower::parse_program(source).map_err(|e| {
+            if e.msg == super::lower::TOO_COMPLEX {
+                PyErr::new(ExcType::RecursionError, e.msg)
+            } else {
+                PyErr::syntax(e.line, e.col, e.end_col, &e.msg)
+            }
+        })?;
         let mut frame = Frame { scope: None, class_ns: None, globals: self.globals.clone(), func: s("<module>"), yields: None, this_fn: None };
         self.enter(|me| me.exec_block(&program, &mut frame).map(|_| ()))
     }
@@ -744,6 +750,10 @@ impl Interpreter {
     // ----- expressions -----
 
     pub(crate) fn eval(&mut self, e: &Expr, f: &mut Frame) -> PResult<Value> {
+        if let ExprKind::Const(c) = &e.kind {
+            return Ok(const_value(c));
+        }
+        self.check_stack().map_err(|err| err.locate(&f.func, e.loc))?;
         self.eval_kind(e, f).map_err(|err| err.locate(&f.func, e.loc))
     }
 

@@ -26,9 +26,17 @@ pub struct SyntaxErr {
 /// recursive-descent parser and our lowering stay far from the native stack's end.
 const MAX_NESTING: usize = 100;
 
+/// Operators one statement may hold: a left-deep chain of binary operators (or a run of unary
+/// ones) is as deep a tree, and every layer above the parser walks it recursively.
+const MAX_OPERATORS_PER_STATEMENT: usize = 300;
+
+/// The program is beyond what we compile (CPython has the same kind of limit).
+pub const TOO_COMPLEX: &str = "maximum recursion depth exceeded during compilation";
+
 pub fn parse_program(source: &str) -> Result<Vec<Stmt>, SyntaxErr> {
     let lines = LineIndex::new(source);
     check_nesting(source, &lines)?;
+    check_complexity(source)?;
     let parsed = ruff_python_parser::parse_module(source).map_err(|e| {
         let (line, col) = lines.pos(e.location.start().to_u32());
         let (eline, ecol) = lines.pos(e.location.end().to_u32());
@@ -69,6 +77,66 @@ fn check_nesting(source: &str, lines: &LineIndex) -> Result<(), SyntaxErr> {
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Counts operator characters per logical line outside strings and comments.
+fn check_complexity(source: &str) -> Result<(), SyntaxErr> {
+    let b = source.as_bytes();
+    let (mut i, mut line, mut depth, mut ops) = (0usize, 1u32, 0i32, 0usize);
+    let too_complex = |line: u32| SyntaxErr { line, col: 0, end_col: 0, msg: TOO_COMPLEX.into() };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\'' | b'"' => {
+                let triple = i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c;
+                let q = if triple { 3 } else { 1 };
+                i += q;
+                while i < b.len() {
+                    if b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'\n' {
+                        line += 1;
+                        if !triple {
+                            break;
+                        }
+                    }
+                    if b[i] == c && (!triple || (i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c)) {
+                        i += q;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            // Siblings (list items, arguments, targets) do not deepen the tree.
+            b',' | b';' | b'=' | b':' => ops = 0,
+            b'\n' => {
+                line += 1;
+                if depth <= 0 {
+                    ops = 0;
+                }
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'~' | b'<' | b'>' | b'@' => {
+                ops += 1;
+                if ops > MAX_OPERATORS_PER_STATEMENT {
+                    return Err(too_complex(line));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
     Ok(())
 }
