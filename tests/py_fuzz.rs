@@ -91,3 +91,30 @@ fn mutated_fixture_programs_never_panic() {
         run_bounded(&(lines.join("\n") + "\n"));
     }
 }
+
+#[test]
+fn deep_and_long_constructs_end_in_errors_not_overflows() {
+    let deep = [
+        format!("x = {}\n", vec!["1"; 20000].join("+")),
+        format!("x = {}1\n", "-".repeat(5000)),
+        format!("x = {}0\n", "lambda: ".repeat(3000)),
+        format!("x = 1{}\n", " if 1 else 1".repeat(3000)),
+        format!("x = a{}\n", ".b".repeat(5000)),
+        format!("x = f{}\n", "()".repeat(5000)),
+        format!("x = a{}\n", "[0]".repeat(5000)),
+        format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000)),
+        format!("x = {}\n", "not ".repeat(5000)),
+        (0..300).map(|d| format!("{}if True:\n", " ".repeat(d))).collect::<String>() + &" ".repeat(300) + "pass\n",
+        format!("s = '{}'\nprint(len(s))\n", "ab".repeat(50000)),
+        format!("x = [{}]\nprint(len(x))\n", vec!["-1"; 5000].join(", ")),
+    ];
+    for src in &deep {
+        run_bounded(src);
+    }
+    // A long flat literal is fine; a runaway chain is CPython's compile-time RecursionError.
+    let mut it = Interpreter::new();
+    it.run(&deep[11]).expect("a long list literal runs");
+    assert_eq!(it.take_output(), "5000\n");
+    let err = Interpreter::new().run(&deep[0]).expect_err("too deep");
+    assert_eq!(err.last_line(), "RecursionError: maximum recursion depth exceeded during compilation");
+}

@@ -147,7 +147,12 @@ fn b_print(it: &mut Interpreter, args: Args, kwargs: Kwargs) -> PResult<Value> {
         out.push_str(&it.to_str(a)?);
     }
     out.push_str(&end);
-    it.write_output(&out);
+    match kwarg(&kwargs, "file") {
+        None | Some(Value::None) => it.write_output(&out),
+        Some(f) => {
+            it.call_method(&f, "write", vec![Value::str(&out)], vec![])?;
+        }
+    }
     Ok(Value::None)
 }
 

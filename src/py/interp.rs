@@ -43,6 +43,8 @@ pub struct Interpreter {
     pub(crate) modules: IndexMap<String, Rc<Module>>,
     pub(crate) revivers: HashMap<String, Reviver>,
     pub(crate) output: String,
+    /// What the program wrote to `sys.stderr`.
+    pub(crate) stderr: String,
     pub limits: Limits,
     depth: u32,
     steps: u64,
@@ -83,6 +85,7 @@ impl Interpreter {
             modules: IndexMap::new(),
             revivers: HashMap::new(),
             output: String::new(),
+            stderr: String::new(),
             limits: Limits::default(),
             depth: 0,
             steps: 0,
@@ -96,6 +99,17 @@ impl Interpreter {
     /// Drains the collected `print` output.
     pub fn take_output(&mut self) -> String {
         std::mem::take(&mut self.output)
+    }
+
+    /// Drains what the program wrote to `sys.stderr` (tracebacks are not included).
+    pub fn take_stderr(&mut self) -> String {
+        std::mem::take(&mut self.stderr)
+    }
+
+    pub fn write_stderr(&mut self, text: &str) {
+        if self.stderr.len() + text.len() <= self.limits.max_output_bytes {
+            self.stderr.push_str(text);
+        }
     }
 
     pub fn output(&self) -> &str {

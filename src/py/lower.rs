@@ -81,12 +81,44 @@ fn check_nesting(source: &str, lines: &LineIndex) -> Result<(), SyntaxErr> {
     Ok(())
 }
 
-/// Counts operator characters per logical line outside strings and comments.
+/// Bounds how deep one statement's syntax tree can be, before ruff's recursive-descent parser
+/// and our recursive passes see it: counts the tokens that can deepen an expression (operators,
+/// `.`, `(`, `[`, `lambda`, `not`, `if`, `else`, …) per statement, resetting at `,` `;` `=`
+/// (siblings), and counts indentation levels (CPython allows 100).
 fn check_complexity(source: &str) -> Result<(), SyntaxErr> {
     let b = source.as_bytes();
     let (mut i, mut line, mut depth, mut ops) = (0usize, 1u32, 0i32, 0usize);
+    let mut indents: Vec<usize> = vec![0];
+    let mut at_line_start = true;
     let too_complex = |line: u32| SyntaxErr { line, col: 0, end_col: 0, msg: TOO_COMPLEX.into() };
+    let bump = |ops: &mut usize, line: u32| -> Result<(), SyntaxErr> {
+        *ops += 1;
+        if *ops > MAX_OPERATORS_PER_STATEMENT {
+            return Err(too_complex(line));
+        }
+        Ok(())
+    };
     while i < b.len() {
+        if at_line_start && depth <= 0 {
+            at_line_start = false;
+            let mut width = 0usize;
+            let mut j = i;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                width = if b[j] == b'\t' { (width / 8 + 1) * 8 } else { width + 1 };
+                j += 1;
+            }
+            if j < b.len() && b[j] != b'\n' && b[j] != b'#' && b[j] != b'\r' {
+                while indents.last().is_some_and(|w| *w > width) {
+                    indents.pop();
+                }
+                if indents.last().is_some_and(|w| *w < width) {
+                    indents.push(width);
+                }
+                if indents.len() > 100 {
+                    return Err(SyntaxErr { line, col: 0, end_col: 1, msg: "too many levels of indentation".into() });
+                }
+            }
+        }
         let c = b[i];
         match c {
             b'#' => {
@@ -118,21 +150,30 @@ fn check_complexity(source: &str) -> Result<(), SyntaxErr> {
                 }
                 continue;
             }
-            b'(' | b'[' | b'{' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                bump(&mut ops, line)?;
+            }
             b')' | b']' | b'}' => depth -= 1,
             // Siblings (list items, arguments, targets) do not deepen the tree.
-            b',' | b';' | b'=' | b':' => ops = 0,
+            b',' | b';' | b'=' => ops = 0,
             b'\n' => {
                 line += 1;
+                at_line_start = true;
                 if depth <= 0 {
                     ops = 0;
                 }
             }
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'~' | b'<' | b'>' | b'@' => {
-                ops += 1;
-                if ops > MAX_OPERATORS_PER_STATEMENT {
-                    return Err(too_complex(line));
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'~' | b'<' | b'>' | b'@' | b'.' => bump(&mut ops, line)?,
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
                 }
+                if matches!(&b[start..i], b"lambda" | b"not" | b"if" | b"else" | b"await" | b"yield" | b"and" | b"or") {
+                    bump(&mut ops, line)?;
+                }
+                continue;
             }
             _ => {}
         }

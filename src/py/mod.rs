@@ -93,8 +93,12 @@ pub fn run_program(source: &str) -> RunOutput {
     let mut it = Interpreter::new();
     let r = it.run(source);
     let stdout = it.take_output();
+    let mut stderr = it.take_stderr();
     match r {
-        Ok(()) => RunOutput { stdout, stderr: String::new(), ok: true },
-        Err(e) => RunOutput { stdout, stderr: it.format_error(&e), ok: false },
+        Ok(()) => RunOutput { stdout, stderr, ok: true },
+        Err(e) => {
+            stderr.push_str(&it.format_error(&e));
+            RunOutput { stdout, stderr, ok: false }
+        }
     }
 }

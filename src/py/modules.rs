@@ -98,6 +98,8 @@ pub fn stdlib_module(name: &str) -> Option<Rc<Module>> {
             m.set("version", Value::str("3.11.7 (zkspark)"));
             m.set("platform", Value::str("zkspark"));
             m.set("argv", Value::list(vec![Value::str("<job>")]));
+            m.set("stdout", Value::Native(Rc::new(StdStream { err: false })));
+            m.set("stderr", Value::Native(Rc::new(StdStream { err: true })));
         }
         _ => return None,
     }
@@ -489,6 +491,48 @@ fn operator_itemgetter(_it: &mut Interpreter, args: Args, _kw: Kwargs) -> PResul
 
 fn operator_attrgetter(_it: &mut Interpreter, args: Args, _kw: Kwargs) -> PResult<Value> {
     Ok(Value::Native(Rc::new(Getter { items: args, attr: true })))
+}
+
+/// `sys.stdout` / `sys.stderr`: `write` goes to the interpreter's buffers.
+pub struct StdStream {
+    pub err: bool,
+}
+
+impl NativeObject for StdStream {
+    fn type_name(&self) -> &str {
+        "TextIOWrapper"
+    }
+
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "write" | "flush" => NativeAttr::Method,
+            _ => NativeAttr::Missing,
+        })
+    }
+
+    fn call_method(&self, _this: &Rc<dyn NativeObject>, name: &str, args: Args, _kw: Kwargs, it: &mut Interpreter) -> PResult<Value> {
+        if name == "flush" {
+            return Ok(Value::None);
+        }
+        arity("write", &args, 1, 1)?;
+        let Value::Str(text) = &args[0] else {
+            return Err(PyErr::new(ExcType::TypeError, format!("write() argument must be str, not {}", args[0].type_name())));
+        };
+        if self.err {
+            it.write_stderr(text);
+        } else {
+            it.write_output(text);
+        }
+        Ok(Value::Int(text.chars().count() as i64))
+    }
+
+    fn repr(&self) -> String {
+        format!("<_io.TextIOWrapper name='<{}>' mode='w' encoding='utf-8'>", if self.err { "stderr" } else { "stdout" })
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 // ----- functools -----
