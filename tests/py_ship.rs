@@ -331,3 +331,48 @@ fn an_executor_interpreter_revives_picklable_natives() {
     let f = shipped.revive(&mut ex).expect("revives");
     assert_eq!(repr(&ex.call(&f, vec![Value::Int(1)], vec![]).expect("runs")), "42");
 }
+
+#[test]
+fn stdlib_callables_ship_by_reference_or_value() {
+    let mut it = Interpreter::new();
+    run_ok(
+        &mut it,
+        "import operator\nfrom operator import itemgetter\nfrom functools import partial\nk = 7\ndef scale(a, x):\n    return a * x + k\nadd = operator.add\nsecond = itemgetter(1)\nby7 = partial(scale, 3)\nupper = str.upper\nsep_join = '-'.join\n",
+    );
+    let call = |name: &str, args: Vec<Value>| repr(&ship_and_call(&global(&it, name), args).expect("ships and runs"));
+    assert_eq!(call("add", vec![Value::Int(2), Value::Int(3)]), "5");
+    assert_eq!(call("second", vec![Value::tuple(vec![Value::Int(1), Value::str("b")])]), "'b'");
+    assert_eq!(call("by7", vec![Value::Int(2)]), "13");
+    assert_eq!(call("upper", vec![Value::str("spark")]), "'SPARK'");
+    assert_eq!(call("sep_join", vec![Value::list(vec![Value::str("a"), Value::str("b")])]), "'a-b'");
+}
+
+/// kazoo's `Counter` supports `counter += 1` through `__add__`: a native's `binary_op`.
+#[test]
+fn augmented_assignment_reaches_native_binary_ops() {
+    struct Counter(RefCell<i64>);
+    impl NativeObject for Counter {
+        fn type_name(&self) -> &str {
+            "Counter"
+        }
+        fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+            Ok(if name == "value" { NativeAttr::Value(Value::Int(*self.0.borrow())) } else { NativeAttr::Missing })
+        }
+        fn binary_op(&self, this: &Rc<dyn NativeObject>, op: zkspark::py::ir::BinOp, other: &Value, _reflected: bool, _it: &mut Interpreter) -> PResult<Option<Value>> {
+            if op != zkspark::py::ir::BinOp::Add {
+                return Ok(None);
+            }
+            *self.0.borrow_mut() += other.as_int().unwrap_or(0);
+            Ok(Some(Value::Native(this.clone())))
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+    let mut it = Interpreter::new();
+    it.set_global("counter", Value::Native(Rc::new(Counter(RefCell::new(0)))));
+    run_ok(&mut it, "for _ in range(100):\n    counter += 1\ncounter = counter + 5\nprint(counter.value)\n");
+    assert_eq!(it.take_output(), "105\n");
+    let err = it.run("counter -= 1\n").expect_err("no __sub__");
+    assert_eq!(err.last_line(), "TypeError: unsupported operand type(s) for -=: 'Counter' and 'int'");
+}

@@ -1484,7 +1484,18 @@ impl Interpreter {
             }
             _ => {}
         }
-        self.binop(op, &cur, &rhs)
+        self.binop(op, &cur, &rhs).map_err(|e| {
+            // CPython names the augmented operator: "unsupported operand type(s) for -=: ...".
+            let msg = e.message();
+            let prefix = format!("unsupported operand type(s) for {}:", op.symbol());
+            match msg.strip_prefix(&prefix) {
+                Some(rest) if e.is(ExcType::TypeError) => {
+                    let sym = if op == BinOp::Pow { "**" } else { op.symbol() };
+                    PyErr::new(ExcType::TypeError, format!("unsupported operand type(s) for {sym}=:{rest}"))
+                }
+                _ => e,
+            }
+        })
     }
 
     fn unary(&mut self, op: UnOp, v: &Value) -> PResult<Value> {

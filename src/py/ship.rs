@@ -57,6 +57,10 @@ pub enum Wire {
     BoundBuiltin(Box<Wire>, String),
     Module(String),
     Native(PickledNative),
+    /// `operator.itemgetter(...)` / `attrgetter(...)`.
+    Getter { items: Vec<Wire>, attr: bool },
+    /// `functools.partial(func, *args, **kwargs)`.
+    Partial { func: Box<Wire>, args: Vec<Wire>, kwargs: Vec<(String, Wire)> },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -215,10 +219,22 @@ impl Pickler {
             Value::Module(m) => Wire::Module(m.name.to_string()),
             Value::Iter(_) => return Err(pickling_error(&v.type_name())),
             Value::DictView(_) => return Err(pickling_error(&v.type_name())),
-            Value::Native(n) => match n.pickle() {
-                Pickle::State(st) => Wire::Native(st),
-                Pickle::Unpicklable(t) => return Err(pickling_error(&t)),
-            },
+            Value::Native(n) => {
+                if let Some(g) = n.as_any().downcast_ref::<super::modules::Getter>() {
+                    return Ok(Wire::Getter { items: self.values(&g.items, d)?, attr: g.attr });
+                }
+                if let Some(p) = n.as_any().downcast_ref::<super::modules::Partial>() {
+                    let mut kwargs = vec![];
+                    for (k, v) in &p.kwargs {
+                        kwargs.push((k.to_string(), self.value(v, d)?));
+                    }
+                    return Ok(Wire::Partial { func: Box::new(self.value(&p.func, d)?), args: self.values(&p.args, d)?, kwargs });
+                }
+                match n.pickle() {
+                    Pickle::State(st) => Wire::Native(st),
+                    Pickle::Unpicklable(t) => return Err(pickling_error(&t)),
+                }
+            }
             Value::NativeMethod(m) => match m.0.pickle() {
                 Pickle::State(_) => return Err(pickling_error("method")),
                 Pickle::Unpicklable(t) => return Err(pickling_error(&t)),
@@ -431,6 +447,10 @@ impl<'a> Unpickler<'a> {
             }
             Wire::Method(a, b) => Value::Method(Rc::new((self.value(a)?, self.value(b)?))),
             Wire::Builtin { module, name } => {
+                if let Some(ty) = module.strip_prefix("<unbound ").and_then(|m| m.strip_suffix('>')) {
+                    let Some(Value::Type(t)) = self.it.builtins.get(ty).cloned() else { return Err(bad_wire()) };
+                    return super::methods::unbound_method(t, name).ok_or_else(bad_wire);
+                }
                 if module.is_empty() {
                     self.it.builtins.get(name.as_str()).cloned().ok_or_else(bad_wire)?
                 } else {
@@ -451,6 +471,19 @@ impl<'a> Unpickler<'a> {
                     .or_else(|| super::modules::stdlib_module(name))
                     .ok_or_else(|| PyErr::new(ExcType::ModuleNotFoundError, format!("No module named '{name}'")))?;
                 Value::Module(m)
+            }
+            Wire::Getter { items, attr } => {
+                let items = self.values(items)?;
+                Value::Native(Rc::new(super::modules::Getter { items, attr: *attr }))
+            }
+            Wire::Partial { func, args, kwargs } => {
+                let func = self.value(func)?;
+                let args = self.values(args)?;
+                let mut kw = vec![];
+                for (k, v) in kwargs {
+                    kw.push((s(k), self.value(v)?));
+                }
+                Value::Native(Rc::new(super::modules::Partial { func, args, kwargs: kw }))
             }
             Wire::Native(p) => {
                 let reviver = self.it.revivers.get(&p.kind).cloned().ok_or_else(|| {
