@@ -187,7 +187,7 @@ fn group(int_digits: &str, sep: char, every: usize) -> String {
     let chars: Vec<char> = int_digits.chars().collect();
     let mut out = String::new();
     for (i, c) in chars.iter().enumerate() {
-        if i > 0 && (chars.len() - i) % every == 0 {
+        if i > 0 && (chars.len() - i).is_multiple_of(every) {
             out.push(sep);
         }
         out.push(*c);

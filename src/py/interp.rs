@@ -1577,7 +1577,7 @@ impl Interpreter {
     pub fn order(&mut self, op: CmpOp, a: &Value, b: &Value) -> PResult<bool> {
         use std::cmp::Ordering::*;
         if let (Some(x), Some(y)) = (num(a), num(b)) {
-            let o = x.cmp(&y);
+            let o = x.compare(&y);
             return Ok(match (op, o) {
                 (_, None) => false,
                 (CmpOp::Lt, Some(o)) => o == Less,

@@ -777,12 +777,9 @@ impl<'a> Lowerer<'a> {
         Ok((defaults, kw))
     }
 
+    /// CPython's `__qualname__` would add `outer.<locals>.`; tracebacks only need the name.
     fn qualname(&self, name: &str) -> String {
-        let mut parts = vec![];
-        // Enclosing functions contribute `f.<locals>`, classes their name; recorded in slots[0]
-        // of a synthetic marker is overkill: we keep plain names, as tracebacks only need `name`.
-        parts.push(name.to_string());
-        parts.join(".")
+        name.to_string()
     }
 
     fn function_body(&mut self, name: &str, p: &ast::Parameters, body: FnBody, line: u32) -> LResult<Shared<FuncDef>> {

@@ -1439,7 +1439,7 @@ fn index_of(idx: &Value, len: usize, what: &str) -> PResult<usize> {
     let i = match idx {
         Value::Int(i) => *i,
         Value::Bool(b) => *b as i64,
-        Value::Big(_) => return Err(PyErr::new(ExcType::IndexError, format!("cannot fit 'int' into an index-sized integer"))),
+        Value::Big(_) => return Err(PyErr::new(ExcType::IndexError, "cannot fit 'int' into an index-sized integer")),
         other => return Err(PyErr::new(ExcType::TypeError, format!("{what} indices must be integers or slices, not {}", other.type_name()))),
     };
     let n = len as i64;

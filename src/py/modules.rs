@@ -261,7 +261,7 @@ fn math_copysign(_it: &mut Interpreter, args: Args, _kw: Kwargs) -> PResult<Valu
 
 fn int_arg(v: &Value, fname: &str) -> PResult<num_bigint::BigInt> {
     match v {
-        Value::Float(_) => Err(PyErr::new(ExcType::TypeError, format!("'float' object cannot be interpreted as an integer{}", if fname.is_empty() { "" } else { "" }))),
+        Value::Float(_) => Err(PyErr::new(ExcType::TypeError, format!("'float' object cannot be interpreted as an integer{}", &fname[..0]))),
         other => ops::to_big(other).ok_or_else(|| PyErr::new(ExcType::TypeError, format!("'{}' object cannot be interpreted as an integer", other.type_name()))),
     }
 }

@@ -171,7 +171,7 @@ fn big_op(op: BinOp, x: BigInt, y: BigInt) -> PResult<Value> {
                 return Ok(Value::Float(big_to_f64(&x)?.powf(big_to_f64(&y)?)));
             }
             let e = y.to_u32().ok_or_else(|| PyErr::new(ExcType::OverflowError, "exponent too large"))?;
-            if x.bits() as u64 * e as u64 > 1_000_000 {
+            if x.bits() * e as u64 > 1_000_000 {
                 return Err(PyErr::new(ExcType::OverflowError, "integer result too large (limit: 1,000,000 bits)"));
             }
             Pow::pow(x, e)

@@ -91,7 +91,7 @@ pub fn repr_into(v: &Value, out: &mut String, hook: &mut dyn ReprHook, seen: &mu
                     // Counter.__repr__ lists most_common(): by count, descending, stable.
                     let mut items = items;
                     items.sort_by(|a, b| match (super::value::num(&b.1), super::value::num(&a.1)) {
-                        (Some(x), Some(y)) => x.cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+                        (Some(x), Some(y)) => x.compare(&y).unwrap_or(std::cmp::Ordering::Equal),
                         _ => std::cmp::Ordering::Equal,
                     });
                     seen.push(id);

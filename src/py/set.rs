@@ -90,8 +90,8 @@ impl Set {
         let mut freeslot: Option<usize> = None;
         let pos = 'found: loop {
             let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
-            for j in i..=i + probes {
-                match self.table[j] {
+            for (j, slot) in self.table.iter().enumerate().skip(i).take(probes + 1) {
+                match slot {
                     Slot::Empty => break 'found freeslot.unwrap_or(j),
                     Slot::Dummy => {
                         if freeslot.is_none() {
@@ -130,11 +130,9 @@ impl Set {
                 return i;
             }
             if i + LINEAR_PROBES <= mask {
-                for j in i + 1..=i + LINEAR_PROBES {
-                    if matches!(table[j], Slot::Empty) {
-                        table[j] = Slot::Full(ki);
-                        return j;
-                    }
+                if let Some(j) = (i + 1..=i + LINEAR_PROBES).find(|&j| matches!(table[j], Slot::Empty)) {
+                    table[j] = Slot::Full(ki);
+                    return j;
                 }
             }
             perturb >>= PERTURB_SHIFT;

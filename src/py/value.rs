@@ -398,7 +398,7 @@ pub fn num(v: &Value) -> Option<Num> {
 
 impl Num {
     /// Exact comparison across int and float, as CPython does.
-    pub fn cmp(&self, other: &Num) -> Option<std::cmp::Ordering> {
+    pub fn compare(&self, other: &Num) -> Option<std::cmp::Ordering> {
         use Num::*;
         match (self, other) {
             (I(a), I(b)) => Some(a.cmp(b)),
@@ -424,7 +424,7 @@ impl Num {
                     o => Some(o),
                 }
             }
-            (_, F(_)) => other.cmp(self).map(|o| o.reverse()),
+            (_, F(_)) => other.compare(self).map(|o| o.reverse()),
         }
     }
 }
@@ -436,7 +436,7 @@ pub fn float_to_big(f: f64) -> BigInt {
 
 impl PartialEq for Num {
     fn eq(&self, other: &Num) -> bool {
-        self.cmp(other) == Some(std::cmp::Ordering::Equal)
+        self.compare(other) == Some(std::cmp::Ordering::Equal)
     }
 }
 
