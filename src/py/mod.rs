@@ -41,7 +41,7 @@
 //! `hash`, `iter`, `next`, `getattr`/`setattr`/`hasattr`, `repr`, `chr`/`ord`, `hex`/`oct`/
 //! `bin`, `format`, the type constructors and the builtin exception classes. Modules: `math`,
 //! `operator`, `functools` (`reduce`, `partial`), `itertools`, `collections` (`Counter`,
-//! `defaultdict`), `random` (CPython's Mersenne Twister), `time` (virtual), `string`, `sys`.
+//! `defaultdict`), `random` (CPython's Mersenne Twister), `time` (virtual), `string`, `sys`, `json`.
 //!
 //! # Differences from CPython (documented, deliberate)
 //!
@@ -54,6 +54,8 @@
 //!   argument `super()` (use `super(C, self)`), metaclasses, `open`, `exec`/`eval`. They raise
 //!   a `SyntaxError` naming the construct, or an error at run time.
 //! * Object addresses in reprs (`<function f at 0x…>`) are stable fake ones.
+//! * Tracebacks show only the program's frames: where CPython's stdlib is Python code (`json`,
+//!   `random`), CPython also prints its library frames.
 //! * The step budget ends a run with an uncatchable `TimeoutError`; recursion deeper than
 //!   `limits.max_depth` or the native-stack allowance raises `RecursionError`.
 
@@ -63,6 +65,7 @@ pub mod format;
 pub mod hash;
 pub mod interp;
 pub mod ir;
+pub mod json;
 pub mod lower;
 pub mod methods;
 pub mod modules;

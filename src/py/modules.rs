@@ -93,6 +93,11 @@ pub fn stdlib_module(name: &str) -> Option<Rc<Module>> {
             m.set("punctuation", Value::str("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"));
             m.set("whitespace", Value::str(" \t\n\r\x0b\x0c"));
         }
+        "json" => {
+            add("dumps", super::json::dumps);
+            add("loads", super::json::loads);
+            m.set("JSONDecodeError", Value::Class(super::json::decode_error_class()));
+        }
         "sys" => {
             m.set("maxsize", Value::Int(i64::MAX));
             m.set("version", Value::str("3.11.7 (zkspark)"));
