@@ -268,7 +268,7 @@ fn the_host_calls_driver_functions_with_python_values() {
 #[test]
 fn data_round_trips_through_wire_form() {
     let mut it = Interpreter::new();
-    run_ok(&mut it, "v = [1, 2 ** 70, -0.0, 1e300, 'é\\n', b'\\x00', (1, (2,)), {'k': [None, True]}, {3, 1, 2}, frozenset({'a'}), range(1, 9, 2)]\n");
+    run_ok(&mut it, "v = [1, 2 ** 70, -0.0, 1e300, float('nan'), float('-inf'), 'é\\n', b'\\x00', (1, (2,)), {'k': [None, True]}, {3, 1, 2}, frozenset({'a'}), range(1, 9, 2)]\n");
     let v = global(&it, "v");
     let wire = to_wire(&v).expect("data");
     let text = serde_json::to_string(&wire).expect("serializes");

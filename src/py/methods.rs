@@ -61,21 +61,6 @@ fn unreachable_fn(_: &mut Interpreter, _: Args, _: Kwargs) -> PResult<Value> {
     Err(PyErr::new(ExcType::RuntimeError, "method called without receiver"))
 }
 
-fn unbound_call(it: &mut Interpreter, mut args: Args, kwargs: Kwargs) -> PResult<Value> {
-    // Never called directly: `Interpreter::call_value` routes `<unbound>` builtins here with
-    // the method name first.
-    let name = match args.first() {
-        Some(Value::Str(n)) => n.to_string(),
-        _ => return Err(PyErr::new(ExcType::TypeError, "bad unbound method call")),
-    };
-    args.remove(0);
-    if args.is_empty() {
-        return Err(PyErr::new(ExcType::TypeError, format!("unbound method {name}() needs an argument")));
-    }
-    let this = args.remove(0);
-    call_method(it, &this, &name, args, kwargs).unwrap_or_else(|| Err(no_attr(&this, &name)))
-}
-
 /// `value.name` for builtin values: bound methods and a few properties.
 pub fn get_attr(obj: &Value, name: &str) -> Option<Value> {
     match (obj, name) {
@@ -124,7 +109,6 @@ pub fn unbound_method(t: TypeKind, name: &str) -> Option<Value> {
     if !method_names(&sample).contains(&name) {
         return None;
     }
-    let _ = unbound_call;
     Some(Value::Builtin(Rc::new(Builtin { name: s(name), f: unreachable_fn, this: None, module: s(&format!("<unbound {}>", t.name())) })))
 }
 

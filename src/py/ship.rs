@@ -32,7 +32,8 @@ pub enum Wire {
     Bool(bool),
     Int(i64),
     BigInt(String),
-    Float(f64),
+    /// Bit-exact (NaN, -0.0 and all), whatever the serde format.
+    Float(#[serde(with = "float_bits")] f64),
     Str(String),
     Bytes(Vec<u8>),
     List(Vec<Wire>),
@@ -572,6 +573,18 @@ impl<'a> Unpickler<'a> {
             cls.ns.borrow_mut().insert(s(k), v);
         }
         Ok(cls)
+    }
+}
+
+mod float_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(f.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(f64::from_bits(u64::deserialize(d)?))
     }
 }
 
