@@ -4,7 +4,7 @@
 use super::builtins::{arity, dict_update, kwarg, len_of, sort_values};
 use super::error::{ExcType, PyErr};
 use super::format::{self, parse_percent, percent_pad, percent_sign};
-use super::interp::{no_attr, not_subscriptable, Interpreter};
+use super::interp::{not_subscriptable, Interpreter};
 use super::ir::{s, BinOp, CmpOp, Shared, Str};
 use super::ops;
 use super::value::*;
