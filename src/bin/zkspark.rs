@@ -16,6 +16,10 @@ fn main() {
         zkcli(&args[1..]);
         return;
     }
+    if args.first().map(String::as_str) == Some("spark") {
+        spark(&args[1..]);
+        return;
+    }
     match zkspark::cli::run(&args) {
         Ok((line, ok)) => {
             println!("{line}");
@@ -101,3 +105,45 @@ fn zkcli(args: &[String]) {
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
+
+/// The data sets bundled with the playground: `sc.textFile("data/words.txt")`.
+#[cfg(not(target_arch = "wasm32"))]
+const BUNDLED_DATA: &[(&str, &str)] = &[
+    ("words.txt", include_str!("../../static/data/words.txt")),
+    ("people.csv", include_str!("../../static/data/people.csv")),
+];
+
+/// `zkspark spark [--cores N] < job.py`: runs a PySpark job on the local engine (local[N]) and
+/// prints what it prints; a failing job prints its traceback on stderr and exits 1.
+#[cfg(not(target_arch = "wasm32"))]
+fn spark(args: &[String]) {
+    use std::io::Read;
+    let usage = "usage: zkspark spark [--cores N] < job.py";
+    let cores: u32 = match args {
+        [] => 4,
+        [flag, n] if flag == "--cores" => n.parse().ok().filter(|&c| (1..=64).contains(&c)).unwrap_or_else(|| {
+            eprintln!("zkspark spark: --cores expects 1..64, got '{n}'\n{usage}");
+            std::process::exit(2)
+        }),
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2)
+        }
+    };
+    let mut source = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut source) {
+        eprintln!("zkspark spark: cannot read the job from stdin: {e}");
+        std::process::exit(2);
+    }
+    let mut fs = zkspark::spark::fs::SimFs::default();
+    for (name, text) in BUNDLED_DATA {
+        fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
+    }
+    let run =
+        zkspark::spark::pyspark::run_spark_program(&source, "job.py", zkspark::spark::pyspark::Host { cores, fs });
+    print!("{}", run.stdout);
+    eprint!("{}", run.stderr);
+    if !run.ok {
+        std::process::exit(1);
+    }
+}

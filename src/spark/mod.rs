@@ -2,7 +2,12 @@
 //! (`lineage.rs`) and the driver's DAG + task scheduler (`scheduler.rs`). Computing
 //! partitions, executors and the PySpark API come next (issue 4).
 
+pub mod engine;
+pub mod fs;
+pub mod hash;
 pub mod lineage;
+pub mod ops;
+pub mod pyspark;
 pub mod scheduler;
 pub mod slicing;
 

@@ -140,11 +140,24 @@ pub struct Scheduler {
     cached: BTreeMap<(RddId, u32), BTreeSet<ExecutorId>>,
     launches: Vec<TaskSpec>,
     events: Vec<SparkEvent>,
+    /// `spark.task.maxFailures` if not the default (local mode: 1).
+    max_task_failures: Option<u32>,
 }
 
 impl Scheduler {
     pub fn new() -> Scheduler {
         Scheduler::default()
+    }
+
+    /// Sets `spark.task.maxFailures` (local mode runs each task once: 1).
+    pub fn set_max_task_failures(&mut self, n: u32) {
+        assert!(n > 0, "a task gets at least one attempt");
+        self.max_task_failures = Some(n);
+    }
+
+    /// The number of tasks a full attempt of `stage` runs (its RDD's partitions).
+    pub fn stage_partitions(&self, stage: StageId) -> u32 {
+        self.stages[&stage].partitions
     }
 
     /// Tasks to launch and listener events since the last call.
@@ -557,13 +570,14 @@ impl Scheduler {
     }
 
     fn task_failed(&mut self, spec: &TaskSpec, error: &str) {
+        let max = self.max_task_failures.unwrap_or(MAX_TASK_FAILURES);
         let Some(ts) = self.current_set(spec) else { return };
         ts.running.remove(&spec.partition);
         let failures = ts.failures.entry(spec.partition).or_insert(0);
         *failures += 1;
-        if *failures >= MAX_TASK_FAILURES {
+        if *failures >= max {
             let msg = format!(
-                "Job aborted due to stage failure: Task {p} in stage {s}.{a} failed {MAX_TASK_FAILURES} times, most recent failure: Lost task {p}.{t} in stage {s}.{a} (TID {tid}) (executor {e}): {error}",
+                "Job aborted due to stage failure: Task {p} in stage {s}.{a} failed {max} times, most recent failure: Lost task {p}.{t} in stage {s}.{a} (TID {tid}) (executor {e}): {error}",
                 p = spec.partition,
                 s = spec.stage,
                 a = spec.stage_attempt,

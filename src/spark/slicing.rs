@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn ranges_are_cut_by_float_division_as_pyspark_does() {
         assert_eq!(range_cut(0, 10, 1, 3), vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8, 9]]);
-        assert_eq!(range_cut(1, 101, 7, 4), vec![vec![1, 8, 15], vec![22, 29, 36, 43], vec![50, 57, 64, 71], vec![78, 85, 92, 99]]);
+        assert_eq!(
+            range_cut(1, 101, 7, 4),
+            vec![vec![1, 8, 15], vec![22, 29, 36, 43], vec![50, 57, 64, 71], vec![78, 85, 92, 99]]
+        );
         assert_eq!(range_cut(0, 10, 1, 4), vec![vec![0, 1], vec![2, 3, 4], vec![5, 6], vec![7, 8, 9]]);
         assert_eq!(range_cut(0, 20, 3, 4), vec![vec![0], vec![3, 6], vec![9, 12], vec![15, 18]]);
         assert_eq!(range_cut(10, 0, -2, 3), vec![vec![10], vec![8, 6], vec![4, 2]]);

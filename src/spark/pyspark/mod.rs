@@ -1,0 +1,389 @@
+//! The `pyspark` module the job language imports: `SparkConf`, `SparkContext` and the RDD
+//! natives (`rdd.rs` transformations, `actions.rs` actions), over a local `Engine`.
+//!
+//! ```text
+//! SparkContext(conf) ─▶ Ctx { Engine (Scheduler + one local executor of N cores) }
+//! rdd.map(f) ─▶ PyRdd { prev JVM rdd, pipelined ops + their functions }   (nothing runs)
+//! rdd.collect() ─▶ jrdd(): functions shipped (PicklingError here) ─▶ Engine::run_job
+//! ```
+
+mod actions;
+mod rdd;
+
+pub use rdd::PyRdd;
+
+use super::engine::{Engine, JobFailure};
+use super::fs::SimFs;
+use crate::py::error::{exc_class, new_exception};
+use crate::py::value::{Class, Instance};
+use crate::py::{ExcType, Interpreter, Module, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// What the host gives a driver: task slots and the file system.
+#[derive(Clone, Default)]
+pub struct Host {
+    pub cores: u32,
+    pub fs: SimFs,
+}
+
+/// Shared state of the `pyspark` module in one interpreter.
+pub struct SparkState {
+    pub host: Host,
+    /// The running context's engine, for the host to inspect after the program.
+    pub engine: RefCell<Option<Rc<Ctx>>>,
+}
+
+/// A started SparkContext.
+pub struct Ctx {
+    pub engine: RefCell<Engine>,
+    pub master: String,
+    pub app_name: String,
+    pub conf: Vec<(String, String)>,
+    pub default_parallelism: u32,
+    pub stopped: Cell<bool>,
+}
+
+impl Ctx {
+    /// `_defaultReducePartitions`: `spark.default.parallelism` if set, else the RDD's own.
+    pub fn default_reduce_partitions(&self, own: u32) -> u32 {
+        self.conf
+            .iter()
+            .find(|(k, _)| k == "spark.default.parallelism")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(own)
+    }
+
+    /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises.
+    pub fn run_job(&self, rdd: super::RddId, partitions: Vec<u32>, method: &str) -> PResult<Vec<Vec<Value>>> {
+        let r = self.engine.borrow_mut().run_job(rdd, partitions);
+        r.map_err(|f| py4j_error(method, &f))
+    }
+}
+
+fn py4j_error(method: &str, f: &JobFailure) -> PyErr {
+    let class = Rc::new(Class {
+        name: crate::py::ir::s("Py4JJavaError"),
+        module: Some(crate::py::ir::s("py4j.protocol")),
+        bases: vec![exc_class(ExcType::Exception)],
+        mro: RefCell::new(vec![]),
+        ns: RefCell::new(Default::default()),
+        is_exception: true,
+        id: crate::py::value::next_id(),
+    });
+    let mut mro = vec![class.clone()];
+    mro.extend(exc_class(ExcType::Exception).mro.borrow().iter().cloned());
+    *class.mro.borrow_mut() = mro;
+    let msg = format!(
+        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: org.apache.spark.SparkException: {}",
+        f.message
+    );
+    let inst: Rc<Instance> = new_exception(class, vec![Value::str(&msg)]);
+    PyErr::from_instance(inst)
+}
+
+/// A copy of driver data as the executor sees it after pickling: containers are new objects.
+pub fn copy_value(v: &Value) -> Value {
+    match v {
+        Value::List(l) => Value::list(l.borrow().iter().map(copy_value).collect()),
+        Value::Tuple(t) => Value::tuple(t.iter().map(copy_value).collect()),
+        Value::Dict(d) => Value::Dict(Rc::new(RefCell::new(d.borrow().clone()))),
+        Value::Set(s) => Value::Set(Rc::new(RefCell::new(s.borrow().copy()))),
+        other => other.clone(),
+    }
+}
+
+/// `pyspark.resultiterable.ResultIterable`: groupByKey's values.
+pub struct ResultIterable(pub Vec<Value>);
+
+impl NativeObject for ResultIterable {
+    fn type_name(&self) -> &str {
+        "ResultIterable"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "__len__" => NativeAttr::Method,
+            "data" => NativeAttr::Value(Value::list(self.0.clone())),
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        _a: Vec<Value>,
+        _k: Vec<(Str, Value)>,
+        _it: &mut Interpreter,
+    ) -> PResult<Value> {
+        match name {
+            "__len__" => Ok(Value::Int(self.0.len() as i64)),
+            _ => Err(PyErr::new(ExcType::AttributeError, format!("'ResultIterable' object has no attribute '{name}'"))),
+        }
+    }
+    fn iterate(&self, _this: &Rc<dyn NativeObject>, _it: &mut Interpreter) -> PResult<Option<Vec<Value>>> {
+        Ok(Some(self.0.clone()))
+    }
+    fn repr(&self) -> String {
+        "<pyspark.resultiterable.ResultIterable object at 0x7f0000000000>".into()
+    }
+    fn pickle(&self) -> crate::py::Pickle {
+        crate::py::Pickle::Unpicklable("ResultIterable".into())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+pub fn result_iterable(items: Vec<Value>) -> Value {
+    Value::Native(Rc::new(ResultIterable(items)))
+}
+
+fn arg(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str) -> Option<Value> {
+    args.get(i).cloned().or_else(|| kwargs.iter().find(|(k, _)| &**k == name).map(|(_, v)| v.clone()))
+}
+
+fn str_arg(v: Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::Str(s)) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// `SparkConf`.
+pub struct SparkConf {
+    pub entries: RefCell<Vec<(String, String)>>,
+}
+
+impl SparkConf {
+    fn set(&self, k: &str, v: String) {
+        let mut e = self.entries.borrow_mut();
+        e.retain(|(x, _)| x != k);
+        e.push((k.to_string(), v));
+    }
+    fn get(&self, k: &str) -> Option<String> {
+        self.entries.borrow().iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
+    }
+}
+
+impl NativeObject for SparkConf {
+    fn type_name(&self) -> &str {
+        "SparkConf"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "setAppName" | "setMaster" | "set" | "get" | "getAll" | "contains" | "setIfMissing" => NativeAttr::Method,
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn call_method(
+        &self,
+        this: &Rc<dyn NativeObject>,
+        name: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
+        let s = |i: usize, it: &mut Interpreter| -> PResult<String> {
+            match args.get(i) {
+                Some(v) => it.to_str(v),
+                None => Err(PyErr::new(ExcType::TypeError, format!("SparkConf.{name}() missing an argument"))),
+            }
+        };
+        match name {
+            "setAppName" => self.set("spark.app.name", s(0, it)?),
+            "setMaster" => self.set("spark.master", s(0, it)?),
+            "set" => self.set(&s(0, it)?, s(1, it)?),
+            "setIfMissing" => {
+                let k = s(0, it)?;
+                if self.get(&k).is_none() {
+                    self.set(&k, s(1, it)?);
+                }
+            }
+            "get" => {
+                let k = s(0, it)?;
+                return Ok(match self.get(&k) {
+                    Some(v) => Value::str(&v),
+                    None => arg(&args, &kwargs, 1, "defaultValue").unwrap_or(Value::None),
+                });
+            }
+            "contains" => return Ok(Value::Bool(self.get(&s(0, it)?).is_some())),
+            "getAll" => {
+                let items = self
+                    .entries
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| Value::tuple(vec![Value::str(k), Value::str(v)]))
+                    .collect();
+                return Ok(Value::list(items));
+            }
+            _ => unreachable!("listed method"),
+        }
+        Ok(Value::Native(this.clone()))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A callable native class (`SparkConf`, `SparkContext`).
+struct Constructor {
+    name: &'static str,
+    state: Rc<SparkState>,
+}
+
+impl NativeObject for Constructor {
+    fn type_name(&self) -> &str {
+        "type"
+    }
+    fn call(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        args: Vec<Value>,
+        kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
+        match self.name {
+            "SparkConf" => Ok(Value::Native(Rc::new(SparkConf {
+                entries: RefCell::new(vec![("spark.master".into(), "local[*]".into())]),
+            }))),
+            _ => new_context(&self.state, args, kwargs, it),
+        }
+    }
+    fn repr(&self) -> String {
+        format!("<class 'pyspark.core.context.{}'>", self.name)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn new_context(
+    state: &Rc<SparkState>,
+    args: Vec<Value>,
+    kwargs: Vec<(Str, Value)>,
+    _it: &mut Interpreter,
+) -> PResult<Value> {
+    let mut conf: Vec<(String, String)> = vec![];
+    if let Some(Value::Native(c)) = arg(&args, &kwargs, 2, "conf") {
+        if let Some(c) = c.as_any().downcast_ref::<SparkConf>() {
+            conf = c.entries.borrow().clone();
+        }
+    }
+    let mut master =
+        conf.iter().find(|(k, _)| k == "spark.master").map(|(_, v)| v.clone()).unwrap_or_else(|| "local[*]".into());
+    if let Some(m) = str_arg(arg(&args, &kwargs, 0, "master")) {
+        master = m;
+    }
+    let mut app_name = conf.iter().find(|(k, _)| k == "spark.app.name").map(|(_, v)| v.clone()).unwrap_or_default();
+    if let Some(a) = str_arg(arg(&args, &kwargs, 1, "appName")) {
+        app_name = a;
+    }
+    let cores = match master.as_str() {
+        "local" => 1,
+        m => m
+            .strip_prefix("local[")
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(state.host.cores.max(1)),
+    };
+    // spark-submit --master local[4] is what the fixtures ran under: "local[*]" from the
+    // default conf means the host's cores.
+    let default_parallelism =
+        conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
+    let engine = Engine::new(cores, state.host.fs.clone());
+    let ctx = Rc::new(Ctx {
+        engine: RefCell::new(engine),
+        master: if master == "local[*]" { format!("local[{cores}]") } else { master },
+        app_name,
+        conf,
+        default_parallelism,
+        stopped: Cell::new(false),
+    });
+    *state.engine.borrow_mut() = Some(ctx.clone());
+    Ok(Value::Native(Rc::new(SparkContext { ctx })))
+}
+
+/// `SparkContext`.
+pub struct SparkContext {
+    pub ctx: Rc<Ctx>,
+}
+
+const CONTEXT_ON_WORKER: &str = "PySparkRuntimeError: [CONTEXT_ONLY_VALID_ON_DRIVER] It appears that you are attempting to reference SparkContext from a broadcast variable, action, or transformation. SparkContext can only be used on the driver, not in code that it run on workers. For more information, see SPARK-5063.";
+
+impl NativeObject for SparkContext {
+    fn type_name(&self) -> &str {
+        "SparkContext"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "defaultParallelism" => NativeAttr::Value(Value::Int(self.ctx.default_parallelism as i64)),
+            "defaultMinPartitions" => NativeAttr::Value(Value::Int(self.ctx.default_parallelism.min(2) as i64)),
+            "master" => NativeAttr::Value(Value::str(&self.ctx.master)),
+            "appName" => NativeAttr::Value(Value::str(&self.ctx.app_name)),
+            "version" => NativeAttr::Value(Value::str("4.0.5")),
+            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" => NativeAttr::Method,
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
+        rdd::context_method(&self.ctx, name, args, kwargs, it)
+    }
+    fn pickle(&self) -> crate::py::Pickle {
+        crate::py::Pickle::Unpicklable(CONTEXT_ON_WORKER.into())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Registers `pyspark` in `interp`; the returned state gives the host the context afterwards.
+pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
+    let state = Rc::new(SparkState { host, engine: RefCell::new(None) });
+    let m = Module::new("pyspark");
+    for name in ["SparkConf", "SparkContext"] {
+        m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));
+    }
+    interp.register_module(Rc::new(m));
+    state
+}
+
+/// A PicklingError whose message is `Could not serialize object: <what>`.
+pub fn pickling_error_raw(what: &str) -> PyErr {
+    PyErr::new(ExcType::PicklingError, format!("Could not serialize object: {what}"))
+}
+
+/// What a PySpark program run produced, with the jobs the engine recorded.
+pub struct SparkRun {
+    pub stdout: String,
+    pub stderr: String,
+    pub ok: bool,
+    pub jobs: Vec<super::engine::JobRecord>,
+}
+
+/// Runs a PySpark program locally with `cores` slots and `fs` as its file system.
+pub fn run_spark_program(source: &str, filename: &str, host: Host) -> SparkRun {
+    let mut it = Interpreter::new();
+    it.filename = filename.to_string();
+    let state = register(&mut it, host);
+    let r = it.run(source);
+    let stdout = it.take_output();
+    let ctx = state.engine.borrow().clone();
+    let (task_out, jobs) = match &ctx {
+        Some(c) => {
+            let e = c.engine.borrow();
+            (e.task_output.clone(), e.jobs.clone())
+        }
+        None => (String::new(), vec![]),
+    };
+    match r {
+        Ok(()) => SparkRun { stdout, stderr: task_out, ok: true, jobs },
+        Err(e) => SparkRun { stdout, stderr: task_out + &it.format_error(&e), ok: false, jobs },
+    }
+}

@@ -1,0 +1,660 @@
+//! RDD natives and their transformations, shaped as PySpark's `rdd.py` shapes them: narrow
+//! functions pipeline into one `PythonRDD`; key aggregations are combineLocally → partitionBy
+//! (portable_hash % n) → mergeCombiners; joins are tag, union, groupByKey, dispatch.
+
+use super::{arg, Ctx};
+use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
+use crate::spark::engine::Plan;
+use crate::spark::ops::{Create, Merge, Op};
+use crate::spark::slicing::{list_slices, range_slices};
+use crate::spark::RddId;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// `Partitioner(numPartitions, partitionFunc)`: equal when n and the function object match.
+#[derive(Clone)]
+pub struct Partitioner {
+    pub n: u32,
+    pub func: Option<Value>,
+}
+
+impl PartialEq for Partitioner {
+    fn eq(&self, o: &Partitioner) -> bool {
+        self.n == o.n
+            && match (&self.func, &o.func) {
+                (None, None) => true,
+                (Some(a), Some(b)) => crate::py::value::same_object(a, b),
+                _ => false,
+            }
+    }
+}
+
+/// A Python-side RDD: a JVM RDD (`prev`) plus, for a `PipelinedRDD`, the operators pipelined
+/// onto it and the values they use; its own `PythonRDD` is made (and shipped) on first need.
+pub struct PyRdd {
+    pub ctx: Rc<Ctx>,
+    pub prev: RddId,
+    pub ops: Vec<Op>,
+    pub funcs: Vec<Value>,
+    pub jrdd: Cell<Option<RddId>>,
+    pub partitioner: Option<Partitioner>,
+    pub cached: Cell<bool>,
+}
+
+impl PyRdd {
+    pub fn plain(ctx: &Rc<Ctx>, jrdd: RddId, partitioner: Option<Partitioner>) -> Rc<PyRdd> {
+        Rc::new(PyRdd {
+            ctx: ctx.clone(),
+            prev: jrdd,
+            ops: vec![],
+            funcs: vec![],
+            jrdd: Cell::new(Some(jrdd)),
+            partitioner,
+            cached: Cell::new(false),
+        })
+    }
+
+    fn pipelined(&self) -> bool {
+        !self.ops.is_empty()
+    }
+
+    pub fn num_partitions(&self) -> u32 {
+        self.ctx.engine.borrow().num_partitions(self.prev)
+    }
+
+    /// `_jrdd`: the JVM RDD, creating the `PythonRDD` (and shipping its functions) once.
+    pub fn jrdd(&self) -> PResult<RddId> {
+        if let Some(id) = self.jrdd.get() {
+            return Ok(id);
+        }
+        let mut shipped = Vec::with_capacity(self.funcs.len());
+        for f in &self.funcs {
+            shipped.push(crate::py::ship(f)?);
+        }
+        let mut e = self.ctx.engine.borrow_mut();
+        let n = e.num_partitions(self.prev);
+        let id =
+            e.add_rdd("PythonRDD", n, &[self.prev], Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped });
+        self.jrdd.set(Some(id));
+        Ok(id)
+    }
+
+    /// `PipelinedRDD(self, op)`: composes with this RDD's chain unless it is cached.
+    pub fn pipe(
+        self: &Rc<Self>,
+        op: impl FnOnce(usize) -> Vec<Op>,
+        funcs: Vec<Value>,
+        keep_partitioner: bool,
+    ) -> PResult<Rc<PyRdd>> {
+        let (prev, mut ops, mut all) = if self.pipelined() && !self.cached.get() {
+            (self.prev, self.ops.clone(), self.funcs.clone())
+        } else {
+            (self.jrdd()?, vec![], vec![])
+        };
+        ops.extend(op(all.len()));
+        all.extend(funcs);
+        Ok(Rc::new(PyRdd {
+            ctx: self.ctx.clone(),
+            prev,
+            ops,
+            funcs: all,
+            jrdd: Cell::new(None),
+            partitioner: if keep_partitioner { self.partitioner.clone() } else { None },
+            cached: Cell::new(false),
+        }))
+    }
+
+    /// `partitionBy(n, partitionFunc)`: add_shuffle_key → PairwiseRDD → ShuffledRDD → values.
+    pub fn partition_by(self: &Rc<Self>, n: u32, func: Option<Value>) -> PResult<Rc<PyRdd>> {
+        let partitioner = Partitioner { n, func: func.clone() };
+        if self.partitioner.as_ref() == Some(&partitioner) {
+            return Ok(self.clone());
+        }
+        let keyed = match func {
+            None => self.pipe(|_| vec![Op::AddShuffleKey { n, func: None }], vec![], false)?,
+            Some(f) => self.pipe(|b| vec![Op::AddShuffleKey { n, func: Some(b) }], vec![f], false)?,
+        };
+        self.shuffle_keyed(&keyed, n, Some(partitioner))
+    }
+
+    fn shuffle_keyed(&self, keyed: &Rc<PyRdd>, n: u32, partitioner: Option<Partitioner>) -> PResult<Rc<PyRdd>> {
+        let k = keyed.jrdd()?;
+        let mut e = self.ctx.engine.borrow_mut();
+        let maps = e.num_partitions(k);
+        let pairwise = e.add_rdd("PairwiseRDD", maps, &[k], Plan::Identity(k));
+        let shuffled = e.add_shuffled(pairwise, n);
+        let values = e.add_rdd("MapPartitionsRDD", n, &[shuffled], Plan::Identity(shuffled));
+        drop(e);
+        Ok(PyRdd::plain(&self.ctx, values, partitioner))
+    }
+
+    /// `combineByKey` with PySpark's three steps.
+    pub fn combine_by_key(
+        self: &Rc<Self>,
+        create: Create,
+        merge_value: Option<Merge>,
+        merge_combiners: Option<Merge>,
+        funcs: Vec<Value>,
+        n: Option<u32>,
+        func: Option<Value>,
+    ) -> PResult<Rc<PyRdd>> {
+        let n = n.unwrap_or_else(|| self.ctx.default_reduce_partitions(self.num_partitions()));
+        let (c, mv, mc) = (create, merge_value, merge_combiners);
+        let local = self.pipe(
+            move |b| vec![Op::CombineLocally { create: shift_create(c, b), merge_value: mv.map(|m| shift(m, b)) }],
+            funcs.clone(),
+            true,
+        )?;
+        let shuffled = local.partition_by(n, func)?;
+        let base_offset_funcs = funcs;
+        shuffled.pipe(move |b| vec![Op::MergeCombiners(mc.map(|m| shift(m, b)))], base_offset_funcs, true)
+    }
+
+    pub fn group_by_key(self: &Rc<Self>, n: Option<u32>, func: Option<Value>) -> PResult<Rc<PyRdd>> {
+        self.combine_by_key(Create::List, None, None, vec![], n, func)
+    }
+}
+
+fn shift(m: Merge, b: usize) -> Merge {
+    match m {
+        Merge::Py(i) => Merge::Py(i + b),
+        other => other,
+    }
+}
+
+fn shift_create(c: Create, b: usize) -> Create {
+    match c {
+        Create::Py(i) => Create::Py(i + b),
+        Create::Zero { zero, merge } => Create::Zero { zero: zero + b, merge: shift(merge, b) },
+        other => other,
+    }
+}
+
+pub fn rdd_value(r: Rc<PyRdd>) -> Value {
+    Value::Native(r)
+}
+
+fn int_arg(v: Option<Value>) -> Option<u32> {
+    v.and_then(|v| v.as_int()).map(|i| i.max(0) as u32)
+}
+
+fn need(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str, method: &str) -> PResult<Value> {
+    arg(args, kwargs, i, name).ok_or_else(|| {
+        PyErr::new(ExcType::TypeError, format!("{method}() missing 1 required positional argument: '{name}'"))
+    })
+}
+
+/// `sc.parallelize`, `sc.range`, `sc.emptyRDD`, `sc.textFile`, `sc.stop`, `sc.union`.
+pub fn context_method(
+    ctx: &Rc<Ctx>,
+    name: &str,
+    args: Vec<Value>,
+    kwargs: Vec<(Str, Value)>,
+    it: &mut Interpreter,
+) -> PResult<Value> {
+    match name {
+        "parallelize" => {
+            let c = need(&args, &kwargs, 0, "c", "parallelize")?;
+            let n = int_arg(arg(&args, &kwargs, 1, "numSlices")).unwrap_or(ctx.default_parallelism);
+            parallelize(ctx, c, n, it)
+        }
+        "range" => {
+            let a = need(&args, &kwargs, 0, "start", "range")?.as_int().unwrap_or(0);
+            let end = arg(&args, &kwargs, 1, "end").filter(|v| !v.is_none()).and_then(|v| v.as_int());
+            let step = arg(&args, &kwargs, 2, "step").and_then(|v| v.as_int()).unwrap_or(1);
+            let n = int_arg(arg(&args, &kwargs, 3, "numSlices")).unwrap_or(ctx.default_parallelism);
+            let (start, stop) = match end {
+                Some(e) => (a, e),
+                None => (0, a),
+            };
+            let r = Value::Range(Rc::new(crate::py::value::Range { start, stop, step }));
+            parallelize(ctx, r, n, it)
+        }
+        "emptyRDD" => {
+            let id = ctx.engine.borrow_mut().add_rdd("EmptyRDD", 0, &[], Plan::Empty);
+            Ok(rdd_value(PyRdd::plain(ctx, id, None)))
+        }
+        "textFile" => {
+            let path = need(&args, &kwargs, 0, "name", "textFile")?;
+            let path = it.to_str(&path)?;
+            let min = int_arg(arg(&args, &kwargs, 1, "minPartitions")).unwrap_or(ctx.default_parallelism.min(2));
+            let mut e = ctx.engine.borrow_mut();
+            let files = e.fs.input_files(&path).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
+            let splits = e.fs.splits(&files, min);
+            let n = splits.len() as u32;
+            let hadoop = e.add_rdd(&path, n, &[], Plan::Text(splits));
+            let lines = e.add_rdd(&path, n, &[hadoop], Plan::Identity(hadoop));
+            drop(e);
+            Ok(rdd_value(PyRdd::plain(ctx, lines, None)))
+        }
+        "union" => {
+            let rdds = it.collect(&need(&args, &kwargs, 0, "rdds", "union")?)?;
+            let mut acc: Option<Rc<PyRdd>> = None;
+            for r in rdds {
+                let r = as_rdd(&r)?;
+                acc = Some(match acc {
+                    None => r,
+                    Some(a) => union(&a, &r)?,
+                });
+            }
+            Ok(acc.map(rdd_value).unwrap_or(Value::None))
+        }
+        "stop" => {
+            ctx.stopped.set(true);
+            Ok(Value::None)
+        }
+        "setLogLevel" => Ok(Value::None),
+        _ => unreachable!("listed method {name}"),
+    }
+}
+
+fn parallelize(ctx: &Rc<Ctx>, c: Value, n: u32, it: &mut Interpreter) -> PResult<Value> {
+    let plan = if let Value::Range(r) = &c {
+        let size = r.len().max(0) as usize;
+        Plan::Range(
+            range_slices(r.start, size, r.step, n)
+                .into_iter()
+                .map(|(a, b, s)| if size == 0 { (0, 0, 1) } else { (a, b, s) })
+                .collect(),
+        )
+    } else {
+        let items: Vec<Value> = it.collect(&c)?.iter().map(super::copy_value).collect();
+        Plan::Parallel(list_slices(items.len(), n).into_iter().map(|r| items[r].to_vec()).collect())
+    };
+    let id = ctx.engine.borrow_mut().add_rdd("ParallelCollectionRDD", n, &[], plan);
+    Ok(rdd_value(PyRdd::plain(ctx, id, None)))
+}
+
+pub fn as_rdd(v: &Value) -> PResult<Rc<PyRdd>> {
+    if let Value::Native(n) = v {
+        if n.as_any().is::<PyRdd>() {
+            let rc: Rc<dyn std::any::Any> = n.clone();
+            if let Ok(r) = rc.downcast::<PyRdd>() {
+                return Ok(r);
+            }
+        }
+    }
+    Err(PyErr::new(ExcType::TypeError, format!("expected an RDD, got {}", v.type_name())))
+}
+
+/// `rdd.union(other)`: UnionRDD, or PartitionerAwareUnionRDD when both share a partitioner.
+pub fn union(a: &Rc<PyRdd>, b: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
+    let (ja, jb) = (a.jrdd()?, b.jrdd()?);
+    let mut e = a.ctx.engine.borrow_mut();
+    let (na, nb) = (e.num_partitions(ja), e.num_partitions(jb));
+    if a.partitioner.is_some() && a.partitioner == b.partitioner && na == nb {
+        let id = e.add_rdd("PartitionerAwareUnionRDD", na, &[ja, jb], Plan::AwareUnion(vec![ja, jb]));
+        drop(e);
+        return Ok(PyRdd::plain(&a.ctx, id, a.partitioner.clone()));
+    }
+    let parts = (0..na).map(|p| (ja, p)).chain((0..nb).map(|p| (jb, p))).collect();
+    let id = e.add_rdd("UnionRDD", na + nb, &[ja, jb], Plan::Union(parts));
+    drop(e);
+    Ok(PyRdd::plain(&a.ctx, id, None))
+}
+
+pub const METHODS: &[&str] = &[
+    "map",
+    "flatMap",
+    "filter",
+    "mapPartitions",
+    "mapPartitionsWithIndex",
+    "glom",
+    "mapValues",
+    "flatMapValues",
+    "keys",
+    "values",
+    "keyBy",
+    "distinct",
+    "union",
+    "partitionBy",
+    "reduceByKey",
+    "groupByKey",
+    "foldByKey",
+    "aggregateByKey",
+    "combineByKey",
+    "groupBy",
+    "cache",
+    "persist",
+    "unpersist",
+    "getNumPartitions",
+    "coalesce",
+    "repartition",
+    "cartesian",
+    "zip",
+    "zipWithIndex",
+    "join",
+    "leftOuterJoin",
+    "rightOuterJoin",
+    "fullOuterJoin",
+    "cogroup",
+    "groupWith",
+    "sortByKey",
+    "sortBy",
+    "collect",
+    "count",
+    "first",
+    "take",
+    "takeOrdered",
+    "top",
+    "reduce",
+    "fold",
+    "aggregate",
+    "sum",
+    "max",
+    "min",
+    "mean",
+    "countByKey",
+    "countByValue",
+    "collectAsMap",
+    "foreach",
+    "foreachPartition",
+    "isEmpty",
+    "saveAsTextFile",
+    "lookup",
+    "intersection",
+    "subtract",
+    "sample",
+    "is_cached",
+    "id",
+];
+
+impl NativeObject for PyRdd {
+    fn type_name(&self) -> &str {
+        if self.pipelined() {
+            "PipelinedRDD"
+        } else {
+            "RDD"
+        }
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        if name == "is_cached" {
+            return Ok(NativeAttr::Value(Value::Bool(self.cached.get())));
+        }
+        if name == "context" {
+            return Ok(NativeAttr::Value(Value::Native(Rc::new(super::SparkContext { ctx: self.ctx.clone() }))));
+        }
+        Ok(if METHODS.contains(&name) { NativeAttr::Method } else { NativeAttr::Missing })
+    }
+    fn call_method(
+        &self,
+        this: &Rc<dyn NativeObject>,
+        name: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
+        let me = as_rdd(&Value::Native(this.clone()))?;
+        match transform(&me, name, &args, &kwargs, it)? {
+            Some(v) => Ok(v),
+            None => super::actions::action(&me, name, &args, &kwargs, it),
+        }
+    }
+    fn pickle(&self) -> crate::py::Pickle {
+        crate::py::Pickle::Unpicklable("RDD".into())
+    }
+    fn repr(&self) -> String {
+        format!("PythonRDD[{}] at RDD at PythonRDD.scala:53", self.jrdd.get().unwrap_or(self.prev))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn f1(args: &[Value], kwargs: &[(Str, Value)], name: &str, method: &str) -> PResult<Value> {
+    need(args, kwargs, 0, name, method)
+}
+
+/// Transformations; `None` means `name` is an action.
+fn transform(
+    me: &Rc<PyRdd>,
+    name: &str,
+    args: &[Value],
+    kwargs: &[(Str, Value)],
+    it: &mut Interpreter,
+) -> PResult<Option<Value>> {
+    let preserves = arg(args, kwargs, 1, "preservesPartitioning").is_some_and(|v| v.truthy());
+    let num = |i: usize| int_arg(arg(args, kwargs, i, "numPartitions").filter(|v| !v.is_none()));
+    let r = match name {
+        "map" => me.pipe(|b| vec![Op::Map(b)], vec![f1(args, kwargs, "f", name)?], preserves)?,
+        "flatMap" => me.pipe(|b| vec![Op::FlatMap(b)], vec![f1(args, kwargs, "f", name)?], preserves)?,
+        "filter" => me.pipe(|b| vec![Op::Filter(b)], vec![f1(args, kwargs, "f", name)?], true)?,
+        "mapPartitions" => me.pipe(|b| vec![Op::MapPartitions(b)], vec![f1(args, kwargs, "f", name)?], preserves)?,
+        "mapPartitionsWithIndex" => {
+            me.pipe(|b| vec![Op::MapPartitionsWithIndex(b)], vec![f1(args, kwargs, "f", name)?], preserves)?
+        }
+        "glom" => me.pipe(|_| vec![Op::Glom], vec![], false)?,
+        "mapValues" => me.pipe(|b| vec![Op::MapValues(b)], vec![f1(args, kwargs, "f", name)?], true)?,
+        "flatMapValues" => me.pipe(|b| vec![Op::FlatMapValues(b)], vec![f1(args, kwargs, "f", name)?], true)?,
+        "keyBy" => me.pipe(|b| vec![Op::KeyBy(b)], vec![f1(args, kwargs, "f", name)?], false)?,
+        "keys" => me.pipe(|_| vec![Op::Keys], vec![], false)?,
+        "values" => me.pipe(|_| vec![Op::Values], vec![], false)?,
+        "partitionBy" => {
+            let n = int_arg(arg(args, kwargs, 0, "numPartitions")).unwrap_or(me.ctx.default_parallelism);
+            let f = arg(args, kwargs, 1, "partitionFunc");
+            me.partition_by(n, f)?
+        }
+        "reduceByKey" => {
+            let f = f1(args, kwargs, "func", name)?;
+            let func = arg(args, kwargs, 2, "partitionFunc");
+            me.combine_by_key(Create::Identity, Some(Merge::Py(0)), Some(Merge::Py(0)), vec![f], num(1), func)?
+        }
+        "foldByKey" => {
+            let zero = need(args, kwargs, 0, "zeroValue", name)?;
+            let f = need(args, kwargs, 1, "func", name)?;
+            me.combine_by_key(
+                Create::Zero { zero: 0, merge: Merge::Py(1) },
+                Some(Merge::Py(1)),
+                Some(Merge::Py(1)),
+                vec![zero, f],
+                num(2),
+                None,
+            )?
+        }
+        "aggregateByKey" => {
+            let zero = need(args, kwargs, 0, "zeroValue", name)?;
+            let seq = need(args, kwargs, 1, "seqFunc", name)?;
+            let comb = need(args, kwargs, 2, "combFunc", name)?;
+            me.combine_by_key(
+                Create::Zero { zero: 0, merge: Merge::Py(1) },
+                Some(Merge::Py(1)),
+                Some(Merge::Py(2)),
+                vec![zero, seq, comb],
+                num(3),
+                None,
+            )?
+        }
+        "combineByKey" => {
+            let c = need(args, kwargs, 0, "createCombiner", name)?;
+            let mv = need(args, kwargs, 1, "mergeValue", name)?;
+            let mc = need(args, kwargs, 2, "mergeCombiners", name)?;
+            me.combine_by_key(Create::Py(0), Some(Merge::Py(1)), Some(Merge::Py(2)), vec![c, mv, mc], num(3), None)?
+        }
+        "groupByKey" => {
+            let g = me.group_by_key(num(0), arg(args, kwargs, 1, "partitionFunc"))?;
+            g.pipe(|_| vec![Op::ResultIterables], vec![], true)?
+        }
+        "groupBy" => {
+            let f = f1(args, kwargs, "f", name)?;
+            let keyed = me.pipe(|b| vec![Op::KeyBy(b)], vec![f], false)?;
+            let g = keyed.group_by_key(num(1), None)?;
+            g.pipe(|_| vec![Op::ResultIterables], vec![], true)?
+        }
+        "distinct" => {
+            let keyed = me.pipe(|_| vec![Op::PairWithNone], vec![], false)?;
+            let r =
+                keyed.combine_by_key(Create::Identity, Some(Merge::First), Some(Merge::First), vec![], num(0), None)?;
+            r.pipe(|_| vec![Op::Keys], vec![], false)?
+        }
+        "union" => union(me, &as_rdd(&f1(args, kwargs, "other", name)?)?)?,
+        "cache" | "persist" => {
+            let id = me.jrdd()?;
+            me.cached.set(true);
+            me.ctx.engine.borrow_mut().set_cached(id, true);
+            me.clone()
+        }
+        "unpersist" => {
+            if let Some(id) = me.jrdd.get() {
+                me.ctx.engine.borrow_mut().set_cached(id, false);
+            }
+            me.cached.set(false);
+            me.clone()
+        }
+        "coalesce" | "repartition" => {
+            let n = int_arg(arg(args, kwargs, 0, "numPartitions")).unwrap_or(1).max(1);
+            let shuffle = name == "repartition" || arg(args, kwargs, 1, "shuffle").is_some_and(|v| v.truthy());
+            if shuffle {
+                let keyed = me.pipe(|_| vec![Op::RoundRobin { n }], vec![], false)?;
+                me.shuffle_keyed(&keyed, n, None)?
+            } else {
+                let j = me.jrdd()?;
+                let parents = me.num_partitions();
+                let m = n.min(parents.max(1));
+                let groups: Vec<Vec<u32>> =
+                    (0..m).map(|i| (i * parents / m..(i + 1) * parents / m).collect()).collect();
+                let id = me.ctx.engine.borrow_mut().add_rdd(
+                    "CoalescedRDD",
+                    if parents == 0 { 0 } else { m },
+                    &[j],
+                    Plan::Coalesce { parent: j, groups },
+                );
+                PyRdd::plain(&me.ctx, id, None)
+            }
+        }
+        "cartesian" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let (a, b) = (me.jrdd()?, o.jrdd()?);
+            let mut e = me.ctx.engine.borrow_mut();
+            let (na, nb) = (e.num_partitions(a), e.num_partitions(b));
+            let id = e.add_rdd("CartesianRDD", na * nb, &[a, b], Plan::Cartesian { a, b, nb });
+            drop(e);
+            PyRdd::plain(&me.ctx, id, None)
+        }
+        "zip" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let (a, b) = (me.jrdd()?, o.jrdd()?);
+            let mut e = me.ctx.engine.borrow_mut();
+            let n = e.num_partitions(a);
+            if n != e.num_partitions(b) {
+                return Err(PyErr::new(
+                    ExcType::ValueError,
+                    "Can only zip with RDD which has the same number of partitions",
+                ));
+            }
+            let id = e.add_rdd("ZippedPartitionsRDD2", n, &[a, b], Plan::Zip { a, b });
+            drop(e);
+            PyRdd::plain(&me.ctx, id, None)
+        }
+        "zipWithIndex" => {
+            let n = me.num_partitions();
+            let starts = if n > 1 {
+                let counts = me.pipe(|_| vec![Op::Count], vec![], false)?;
+                let id = counts.jrdd()?;
+                let parts = me.ctx.run_job(id, (0..n - 1).collect(), "collectAndServe")?;
+                let mut s = vec![0i64];
+                for p in parts {
+                    let c = p.first().and_then(|v| v.as_int()).unwrap_or(0);
+                    s.push(s.last().copied().unwrap_or(0) + c);
+                }
+                s
+            } else {
+                vec![0; n as usize]
+            };
+            me.pipe(|_| vec![Op::ZipWithIndex(starts)], vec![], false)?
+        }
+        "join" | "leftOuterJoin" | "rightOuterJoin" | "fullOuterJoin" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let vs = me.pipe(|_| vec![Op::Tag(0)], vec![], true)?;
+            let ws = o.pipe(|_| vec![Op::Tag(1)], vec![], true)?;
+            let u = union(&vs, &ws)?;
+            let g = u.group_by_key(num(1), None)?;
+            g.pipe(|_| vec![Op::Dispatch(name.to_string())], vec![], true)?
+        }
+        "cogroup" | "groupWith" => {
+            let mut rdds = vec![me.clone()];
+            if name == "cogroup" {
+                rdds.push(as_rdd(&f1(args, kwargs, "other", name)?)?);
+            } else {
+                for a in args {
+                    rdds.push(as_rdd(a)?);
+                }
+            }
+            let k = rdds.len();
+            let mut u: Option<Rc<PyRdd>> = None;
+            for (i, r) in rdds.iter().enumerate() {
+                let t = r.pipe(|_| vec![Op::Tag(i)], vec![], true)?;
+                u = Some(match u {
+                    None => t,
+                    Some(a) => union(&a, &t)?,
+                });
+            }
+            let n = if name == "cogroup" { num(1) } else { None };
+            let g = u.expect("at least one rdd").group_by_key(n, None)?;
+            g.pipe(|_| vec![Op::Cogroup(k)], vec![], true)?
+        }
+        "sortByKey" => {
+            let asc = arg(args, kwargs, 0, "ascending").is_none_or(|v| v.truthy());
+            let key = arg(args, kwargs, 2, "keyfunc");
+            sort_by_key(me, asc, num(1), key, it)?
+        }
+        "sortBy" => {
+            let f = f1(args, kwargs, "keyfunc", name)?;
+            let asc = arg(args, kwargs, 1, "ascending").is_none_or(|v| v.truthy());
+            let keyed = me.pipe(|b| vec![Op::KeyBy(b)], vec![f], false)?;
+            let s = sort_by_key(&keyed, asc, num(2), None, it)?;
+            s.pipe(|_| vec![Op::Values], vec![], false)?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(rdd_value(r)))
+}
+
+/// `sortByKey`: count, sample the keys (two jobs), range-partition by the sampled bounds,
+/// sort each partition.
+fn sort_by_key(
+    me: &Rc<PyRdd>,
+    asc: bool,
+    n: Option<u32>,
+    key: Option<Value>,
+    it: &mut Interpreter,
+) -> PResult<Rc<PyRdd>> {
+    let n = n.unwrap_or_else(|| me.ctx.default_reduce_partitions(me.num_partitions()));
+    let sort_op = |b: usize, has_key: bool| vec![Op::SortPartition { ascending: asc, key: has_key.then_some(b) }];
+    let kf: Vec<Value> = key.clone().into_iter().collect();
+    if n == 1 {
+        let src = if me.num_partitions() > 1 {
+            as_rdd(&transform(me, "coalesce", &[Value::Int(1)], &[], it)?.expect("rdd"))?
+        } else {
+            me.clone()
+        };
+        let has = key.is_some();
+        return src.pipe(move |b| sort_op(b, has), kf, true);
+    }
+    let size = super::actions::count(me)?;
+    if size == 0 {
+        return Ok(me.clone());
+    }
+    let fraction = ((n as f64 * 20.0) / size.max(1) as f64).min(1.0);
+    let sample = me.pipe(|_| vec![Op::Sample { fraction, seed: 1 }, Op::Keys], vec![], false)?;
+    let mut samples = super::actions::collect(&sample, it)?;
+    if let Some(k) = &key {
+        let mut keyed = vec![];
+        for s in samples {
+            keyed.push(it.call(k, vec![s], vec![])?);
+        }
+        samples = keyed;
+    }
+    let samples = crate::py::modules::sorted_by(it, samples, None, false)?;
+    let bounds: Vec<Value> =
+        (0..n as usize - 1).filter_map(|i| samples.get(samples.len() * (i + 1) / n as usize).cloned()).collect();
+    let mut funcs = vec![Value::list(bounds)];
+    funcs.extend(kf.clone());
+    let has = key.is_some();
+    let keyed = me.pipe(
+        move |b| vec![Op::RangeBucket { n, bounds: b, ascending: asc, key: has.then_some(b + 1) }],
+        funcs,
+        false,
+    )?;
+    let shuffled = me.shuffle_keyed(&keyed, n, None)?;
+    shuffled.pipe(move |b| sort_op(b, has), kf, true)
+}

@@ -1,0 +1,51 @@
+//! `zkspark spark < job.py`, run as a user would: the recorded word count prints what PySpark
+//! printed, a failing job prints a Python traceback and exits 1, and the bundled data sets are
+//! the ones the PySpark fixtures were recorded with.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn spark(job: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkspark"))
+        .arg("spark")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zkspark");
+    child.stdin.take().unwrap().write_all(job.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pyspark");
+
+#[test]
+fn the_recorded_word_count_prints_what_pyspark_printed() {
+    let job = std::fs::read_to_string(format!("{FIXTURES}/wordcount.py")).unwrap();
+    let out = spark(&job);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = std::fs::read_to_string(format!("{FIXTURES}/wordcount.out")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
+
+#[test]
+fn a_failing_job_prints_a_traceback_with_its_line_and_exits_1() {
+    let out = spark(
+        "from pyspark import SparkContext\nsc = SparkContext('local[2]', 'x')\nprint(1)\nprint(undefined_name)\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Traceback (most recent call last):\n"), "{err}");
+    assert!(err.contains("line 4"), "{err}");
+    assert!(err.trim_end().ends_with("NameError: name 'undefined_name' is not defined"), "{err}");
+}
+
+#[test]
+fn the_bundled_data_sets_are_the_recorded_ones() {
+    for name in ["words.txt", "people.csv"] {
+        let bundled = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/static/data/").to_string() + name).unwrap();
+        let recorded = std::fs::read(format!("{FIXTURES}/data/{name}")).unwrap();
+        assert_eq!(bundled, recorded, "static/data/{name} differs from what PySpark read");
+    }
+}
