@@ -7,9 +7,9 @@
 //! - `LiveConsole` (the replaying, asynchronous zkCli) prints, for every recorded transcript in
 //!   `tests/fixtures/zkcli`, what the synchronous `Console` over `LocalSession` prints.
 
+mod common;
+use common::zkcli_fixtures::{diff, fixture_commands, fixture_names, Normaliser};
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Write as _;
-use std::path::Path;
 use zkspark::ensemble::{ClientEvent, ClientState};
 use zkspark::live::client::{apply_completion, connect_order, parse_address, server_address, ConsoleOutput};
 use zkspark::live::{Conductor, LiveClient, LiveConsole, Post, WorkerNode};
@@ -499,82 +499,6 @@ fn after_quit_the_next_line_starts_a_new_zkcli() {
 /// with why. Each still runs (its effects count for the commands after it).
 const EXCEPTIONS: &[(&str, &str, &str)] = &[];
 
-fn commands(text: &str) -> Vec<String> {
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(str::to_string).collect()
-}
-
-/// As `tests/zkcli_conformance.rs` normalises: zxids and session ids keep their relations
-/// (`z1`, `s1` … by first appearance), times go.
-struct Normaliser {
-    zxids: BTreeMap<String, usize>,
-    sessions: BTreeMap<String, usize>,
-}
-
-impl Normaliser {
-    fn new() -> Normaliser {
-        Normaliser { zxids: BTreeMap::new(), sessions: BTreeMap::new() }
-    }
-
-    fn relabel(map: &mut BTreeMap<String, usize>, value: &str, prefix: &str) -> String {
-        let n = map.len() + 1;
-        format!("{prefix}{}", map.entry(value.to_string()).or_insert(n))
-    }
-
-    fn line(&mut self, line: &str) -> String {
-        for key in ["cZxid = ", "mZxid = ", "pZxid = "] {
-            if let Some(v) = line.strip_prefix(key) {
-                if v == "0x0" {
-                    return line.to_string();
-                }
-                return format!("{key}{}", Self::relabel(&mut self.zxids, v, "z"));
-            }
-        }
-        for key in ["ctime = ", "mtime = "] {
-            if let Some(v) = line.strip_prefix(key) {
-                if v == "Thu Jan 01 00:00:00 UTC 1970" {
-                    return line.to_string();
-                }
-                return format!("{key}<time>");
-            }
-        }
-        if let Some(v) = line.strip_prefix("ephemeralOwner = ") {
-            if v == "0x0" {
-                return line.to_string();
-            }
-            return format!("ephemeralOwner = {}", Self::relabel(&mut self.sessions, v, "s"));
-        }
-        line.to_string()
-    }
-
-    fn text(&mut self, text: &str) -> String {
-        text.split_inclusive('\n')
-            .map(|l| match l.strip_suffix('\n') {
-                Some(body) => format!("{}\n", self.line(body)),
-                None => self.line(l),
-            })
-            .collect()
-    }
-}
-
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut s = String::new();
-    for i in 0..e.len().max(a.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => writeln!(s, "      {x}").unwrap(),
-            (x, y) => {
-                if let Some(x) = x {
-                    writeln!(s, "    - {x}").unwrap();
-                }
-                if let Some(y) = y {
-                    writeln!(s, "    + {y}").unwrap();
-                }
-            }
-        }
-    }
-    s
-}
-
 /// Each fixture through both consoles; returns the mismatches.
 fn compare_fixture(name: &str, cmds: &[String]) -> Vec<String> {
     let mut reference = Console::new(Box::new(LocalSession::new(LocalOptions::default())));
@@ -604,20 +528,13 @@ fn compare_fixture(name: &str, cmds: &[String]) -> Vec<String> {
 
 #[test]
 fn recorded_transcripts_print_the_same_through_the_live_console() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zkcli");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|f| f.strip_suffix(".cmds").map(str::to_string))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty());
+    let names = fixture_names();
     for (fixture, cmd, reason) in EXCEPTIONS {
         println!("exception: {fixture} `{cmd}`: {reason}");
     }
     let mut failures = Vec::new();
     for name in &names {
-        let cmds = commands(&std::fs::read_to_string(dir.join(format!("{name}.cmds"))).unwrap());
+        let cmds = fixture_commands(name);
         let f = compare_fixture(name, &cmds);
         println!("{name}: {}", if f.is_empty() { "same" } else { "DIFFERS" });
         failures.extend(f);

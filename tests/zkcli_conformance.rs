@@ -8,9 +8,8 @@
 //! on each side, so "equal", "different" and "which came first" are still checked. The epoch
 //! (zxid `0x0`, owner `0x0`, time 0 of the built-in nodes) stays as it is.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+mod common;
+use common::zkcli_fixtures::{blocks, diff, fixture_commands, fixture_names, fixtures_dir, Normaliser};
 use zkspark::zk::cli::Console;
 use zkspark::zk::local::{LocalOptions, LocalSession};
 
@@ -26,105 +25,6 @@ const ALLOWLIST: &[(&str, &str, &str)] = &[
 const DELETEALL_RACE: &str = "a race in zkCli 3.8.0: ZKUtil.deleteInBatch's callback releases the semaphore before it \
      records the failure, so \"Failed to delete some node(s) in the subtree!\" is printed or not at random (successive \
      recordings of the same fixture differ); we always print it, as 3.8.4 does";
-
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zkcli")
-}
-
-/// The commands of a `.cmds` file: one per line; blank lines and `#` comments skipped.
-fn commands(text: &str) -> Vec<String> {
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(str::to_string).collect()
-}
-
-/// The recorded blocks of a `.out` file: (command, what zkCli printed).
-fn blocks(text: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in text.split_inclusive('\n') {
-        if let Some(cmd) = line.strip_prefix(">>> ") {
-            out.push((cmd.trim_end_matches('\n').to_string(), String::new()));
-        } else if let Some((_, body)) = out.last_mut() {
-            body.push_str(line);
-        }
-    }
-    out
-}
-
-/// Rewrites volatile values; `zxids` and `sessions` carry the first-appearance numbering
-/// across a whole transcript.
-struct Normaliser {
-    zxids: BTreeMap<String, usize>,
-    sessions: BTreeMap<String, usize>,
-}
-
-impl Normaliser {
-    fn new() -> Normaliser {
-        Normaliser { zxids: BTreeMap::new(), sessions: BTreeMap::new() }
-    }
-
-    fn relabel(map: &mut BTreeMap<String, usize>, value: &str, prefix: &str) -> String {
-        let n = map.len() + 1;
-        format!("{prefix}{}", map.entry(value.to_string()).or_insert(n))
-    }
-
-    fn line(&mut self, line: &str) -> String {
-        for key in ["cZxid = ", "mZxid = ", "pZxid = "] {
-            if let Some(v) = line.strip_prefix(key) {
-                if v == "0x0" {
-                    return line.to_string();
-                }
-                return format!("{key}{}", Self::relabel(&mut self.zxids, v, "z"));
-            }
-        }
-        for key in ["ctime = ", "mtime = "] {
-            if let Some(v) = line.strip_prefix(key) {
-                if v == "Thu Jan 01 00:00:00 UTC 1970" {
-                    return line.to_string();
-                }
-                return format!("{key}<time>");
-            }
-        }
-        if let Some(v) = line.strip_prefix("ephemeralOwner = ") {
-            if v == "0x0" {
-                return line.to_string();
-            }
-            return format!("ephemeralOwner = {}", Self::relabel(&mut self.sessions, v, "s"));
-        }
-        line.to_string()
-    }
-
-    fn text(&mut self, text: &str) -> String {
-        text.split_inclusive('\n')
-            .map(|l| match l.strip_suffix('\n') {
-                Some(body) => format!("{}\n", self.line(body)),
-                None => self.line(l),
-            })
-            .collect()
-    }
-}
-
-/// A readable line diff of one command's output.
-fn diff(expected: &str, actual: &str) -> String {
-    let e: Vec<&str> = expected.lines().collect();
-    let a: Vec<&str> = actual.lines().collect();
-    let mut s = String::new();
-    for i in 0..e.len().max(a.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => writeln!(s, "      {x}").unwrap(),
-            (x, y) => {
-                if let Some(x) = x {
-                    writeln!(s, "    - {x}").unwrap();
-                }
-                if let Some(y) = y {
-                    writeln!(s, "    + {y}").unwrap();
-                }
-            }
-        }
-    }
-    if expected.ends_with('\n') != actual.ends_with('\n') {
-        writeln!(s, "    (trailing newline differs)").unwrap();
-    }
-    s
-}
 
 /// Replays one fixture; returns its failures (empty when it conforms).
 fn check_fixture(
@@ -176,20 +76,14 @@ fn zkcli_transcripts_replay_exactly_on_a_simulated_ensemble() {
 
 fn replay_all(what: &str, open: &dyn Fn() -> Box<dyn zkspark::zk::cli::ZkSession>) {
     let dir = fixtures_dir();
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|f| f.strip_suffix(".cmds").map(str::to_string))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty(), "no fixtures in {}", dir.display());
+    let names = fixture_names();
     for (fixture, cmd, reason) in ALLOWLIST {
         println!("allowlisted: {fixture} `{cmd}`: {reason}");
     }
     let mut failures = Vec::new();
     let mut passed = 0;
     for name in &names {
-        let cmds = commands(&std::fs::read_to_string(dir.join(format!("{name}.cmds"))).unwrap());
+        let cmds = fixture_commands(name);
         let out_path = dir.join(format!("{name}.out"));
         let Ok(out) = std::fs::read_to_string(&out_path) else {
             failures.push(format!("{name}: no recording ({} is missing)", out_path.display()));
