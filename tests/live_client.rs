@@ -8,77 +8,16 @@
 //!   `tests/fixtures/zkcli`, what the synchronous `Console` over `LocalSession` prints.
 
 mod common;
+use common::fake_page::FakePage;
 use common::zkcli_fixtures::{diff, fixture_commands, fixture_names, Normaliser};
-use std::collections::{BTreeMap, VecDeque};
 use zkspark::ensemble::{ClientEvent, ClientState};
 use zkspark::live::client::{apply_completion, connect_order, parse_address, server_address, ConsoleOutput};
-use zkspark::live::{Conductor, LiveClient, LiveConsole, Post, WorkerNode};
-use zkspark::zab::Sid;
+use zkspark::live::{LiveClient, LiveConsole};
 use zkspark::zk::cli::Completion;
 use zkspark::zk::cli::Console;
 use zkspark::zk::local::{LocalOptions, LocalSession};
 use zkspark::zk::watch::KeeperState;
 use zkspark::zk::{Acl, CreateMode, Op, OpResult, ZkError};
-
-/// Stands in for the Web-Worker runtime: one `WorkerNode` per live worker, posts handled at once.
-struct FakePage {
-    conductor: Conductor,
-    workers: BTreeMap<Sid, (u32, WorkerNode)>,
-}
-
-impl FakePage {
-    fn new(n: u32) -> FakePage {
-        let conductor = Conductor::new(n, 7);
-        let mut page = FakePage { conductor, workers: BTreeMap::new() };
-        for sid in page.conductor.ids() {
-            page.spawn(sid);
-        }
-        page
-    }
-
-    fn spawn(&mut self, sid: Sid) {
-        let generation = self.conductor.generation(sid);
-        self.workers.insert(sid, (generation, WorkerNode::default()));
-        let posts = self.conductor.worker_ready(sid, generation);
-        self.dispatch(posts);
-    }
-
-    fn dispatch(&mut self, posts: Vec<Post>) {
-        let mut posts: VecDeque<Post> = posts.into();
-        while let Some(post) = posts.pop_front() {
-            let Some((generation, worker)) = self.workers.get_mut(&post.sid) else { continue };
-            if *generation != post.generation {
-                continue;
-            }
-            let generation = *generation;
-            match worker.handle(post.msg) {
-                Ok(Some(out)) => posts.extend(self.conductor.worker_output(post.sid, generation, out)),
-                Ok(None) => {}
-                Err(message) => {
-                    self.workers.remove(&post.sid);
-                    self.conductor.worker_crashed(post.sid, generation, message);
-                }
-            }
-        }
-    }
-
-    /// One 16 ms animation frame; `host` is the page's client side (a client or a console).
-    fn frame(&mut self, host: &mut dyn FnMut(&mut Conductor) -> Vec<Post>) {
-        let posts = self.conductor.advance(16.0);
-        self.dispatch(posts);
-        let posts = host(&mut self.conductor);
-        self.dispatch(posts);
-    }
-
-    fn leader(&self) -> Option<Sid> {
-        self.conductor.snapshot().leader()
-    }
-
-    fn kill(&mut self, sid: Sid) {
-        self.conductor.kill(sid);
-        self.workers.remove(&sid);
-    }
-}
 
 /// Frames until `done` or `budget_ms` of virtual time; returns whether `done` held.
 fn run_client(

@@ -1,79 +1,9 @@
 //! The page's conductor driven by in-process "workers" (the same `WorkerNode` the real workers
 //! run): the kill / restart / crash flows of the live runtime, without a browser.
 
-use std::collections::BTreeMap;
-use zkspark::live::{Conductor, FromWorker, NodeStatus, Post, WorkerNode};
-use zkspark::zab::Sid;
-
-/// Stands in for the Web-Worker runtime: one `WorkerNode` per live worker, posts handled at once.
-struct FakePage {
-    conductor: Conductor,
-    workers: BTreeMap<Sid, (u32, WorkerNode)>,
-}
-
-impl FakePage {
-    fn new(n: u32) -> FakePage {
-        let conductor = Conductor::new(n, 7);
-        let mut page = FakePage { conductor, workers: BTreeMap::new() };
-        for sid in page.conductor.ids() {
-            page.spawn(sid);
-        }
-        page
-    }
-
-    fn spawn(&mut self, sid: Sid) {
-        let generation = self.conductor.generation(sid);
-        self.workers.insert(sid, (generation, WorkerNode::default()));
-        let posts = self.conductor.worker_ready(sid, generation);
-        self.dispatch(posts);
-    }
-
-    /// Posts reach each worker in the order they were made, as `postMessage` guarantees.
-    fn dispatch(&mut self, posts: Vec<Post>) {
-        let mut posts: std::collections::VecDeque<Post> = posts.into();
-        while let Some(post) = posts.pop_front() {
-            let Some((generation, worker)) = self.workers.get_mut(&post.sid) else { continue };
-            if *generation != post.generation {
-                continue;
-            }
-            let generation = *generation;
-            match worker.handle(post.msg) {
-                Ok(Some(out)) => posts.extend(self.conductor.worker_output(post.sid, generation, out)),
-                Ok(None) => {}
-                Err(message) => {
-                    self.workers.remove(&post.sid);
-                    self.conductor.worker_crashed(post.sid, generation, message);
-                }
-            }
-        }
-    }
-
-    /// Runs `ms` of virtual time in 16 ms frames, as the page's animation loop does.
-    fn run(&mut self, ms: u64) {
-        for _ in 0..ms / 16 {
-            let posts = self.conductor.advance(16.0);
-            self.dispatch(posts);
-        }
-    }
-
-    fn states(&self) -> Vec<&'static str> {
-        self.conductor.snapshot().nodes.iter().map(|n| n.data_state()).collect()
-    }
-
-    fn leader(&self) -> Option<Sid> {
-        self.conductor.snapshot().leader()
-    }
-
-    fn kill(&mut self, sid: Sid) {
-        self.conductor.kill(sid);
-        self.workers.remove(&sid);
-    }
-
-    fn restart(&mut self, sid: Sid) {
-        self.conductor.restart(sid);
-        self.spawn(sid);
-    }
-}
+mod common;
+use common::fake_page::FakePage;
+use zkspark::live::{Conductor, FromWorker, NodeStatus};
 
 #[test]
 fn the_page_elects_kills_and_recovers() {
@@ -186,7 +116,10 @@ fn client_packets_reach_a_live_worker_and_replies_wait_for_their_client() {
     assert!(page.conductor.has_client_mail());
     assert!(page.conductor.take_client_mail(|conn| conn >> 32 == 8).is_empty(), "not client 8's");
     let mail = page.conductor.take_client_mail(|conn| conn >> 32 == 7);
-    assert!(matches!(mail.as_slice(), [m] if m.sid == leader && matches!(m.resp, ClientResp::Connected { .. })), "{mail:?}");
+    assert!(
+        matches!(mail.as_slice(), [m] if m.sid == leader && matches!(m.resp, ClientResp::Connected { .. })),
+        "{mail:?}"
+    );
     assert!(!page.conductor.has_client_mail());
 
     page.kill(leader);

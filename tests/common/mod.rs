@@ -1,1 +1,2 @@
+pub mod fake_page;
 pub mod zkcli_fixtures;
