@@ -184,7 +184,7 @@ impl NativeObject for FakeRdd {
                 let per = self.data.len().div_ceil(self.slices.max(1)).max(1);
                 for part in self.data.chunks(per) {
                     // One executor task: records and code cross as serde data.
-                    let records: Vec<Wire> = part.iter().map(|v| to_wire(v)).collect::<PResult<_>>()?;
+                    let records: Vec<Wire> = part.iter().map(to_wire).collect::<PResult<_>>()?;
                     let mut ex = Interpreter::new();
                     let funcs: Vec<Value> = self.funcs.iter().map(|f| Shipped::from_json(&f.to_json()).expect("json").revive(&mut ex)).collect::<PResult<_>>()?;
                     for r in records {
