@@ -38,7 +38,7 @@ fn host(dir: &Path) -> Host {
     for f in ["words.txt", "people.csv"] {
         fs.write(&format!("/data/{f}"), fs::read(dir.join("data").join(f)).expect("fixture data"));
     }
-    Host { cores: 4, fs }
+    Host { cores: 4, fs, cluster: None }
 }
 
 /// `[ (tasks, skipped) per stage ]` per job from the recorded summary lines.

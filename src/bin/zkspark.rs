@@ -4,6 +4,10 @@
 //! - `zkspark bench [--seeds N]` measures simulation throughput in seeds per second.
 //! - `zkspark zkcli [--seed N] [--servers K] [--transcript] < commands` runs zkCli commands and
 //!   prints what zkCli 3.8 prints.
+//! - `zkspark spark [--cores N] < job.py` runs a PySpark job on the local engine (local[N]).
+//! - `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]…
+//!   [--events]` runs it on a simulated cluster (a driver and K executors) and prints what it
+//!   prints; `--events` adds the listener events on stderr.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -18,6 +22,10 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some("spark") {
         spark(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("run") {
+        run_job(&args[1..]);
         return;
     }
     match zkspark::cli::run(&args) {
@@ -113,6 +121,88 @@ const BUNDLED_DATA: &[(&str, &str)] = &[
     ("people.csv", include_str!("../../static/data/people.csv")),
 ];
 
+#[cfg(not(target_arch = "wasm32"))]
+fn bundled_fs() -> zkspark::spark::fs::SimFs {
+    let mut fs = zkspark::spark::fs::SimFs::default();
+    for (name, text) in BUNDLED_DATA {
+        fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
+    }
+    fs
+}
+
+/// `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]… [--events]`
+#[cfg(not(target_arch = "wasm32"))]
+fn run_job(args: &[String]) {
+    use zkspark::spark::world::{run_on_cluster, ClusterOptions};
+    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--events]";
+    let fail = |msg: String| -> ! {
+        eprintln!("zkspark run: {msg}\n{usage}");
+        std::process::exit(2)
+    };
+    let mut opts = ClusterOptions::default();
+    let mut path = None;
+    let mut events = false;
+    let mut i = 0;
+    let number = |flag: &str, v: Option<&String>, lo: u64, hi: u64| -> u64 {
+        match v.and_then(|v| v.parse::<u64>().ok()).filter(|n| (lo..=hi).contains(n)) {
+            Some(n) => n,
+            None => fail(format!("{flag} expects a number in {lo}..={hi}, got '{}'", v.map_or("", |s| s.as_str()))),
+        }
+    };
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "--seed" => opts.seed = number(a, args.get(i + 1), 0, u64::MAX),
+            "--executors" => opts.config.executors = number(a, args.get(i + 1), 1, 16) as u32,
+            "--cores" => opts.config.cores = number(a, args.get(i + 1), 1, 16) as u32,
+            "--kill-executor" => {
+                let v = args.get(i + 1).cloned().unwrap_or_default();
+                let parsed = v.split_once('@').and_then(|(x, t)| Some((x.parse::<u32>().ok()?, t.parse::<u64>().ok()?)));
+                match parsed {
+                    Some(k) => opts.kills.push(k),
+                    None => fail(format!("--kill-executor expects ID@MS (e.g. 1@1500), got '{v}'")),
+                }
+            }
+            "--events" => {
+                events = true;
+                i += 1;
+                continue;
+            }
+            _ if a.starts_with("--") => fail(format!("unknown option {a}")),
+            _ if path.is_none() => {
+                path = Some(a.to_string());
+                i += 1;
+                continue;
+            }
+            _ => fail(format!("unexpected argument '{a}'")),
+        }
+        i += 2;
+    }
+    for (x, _) in &opts.kills {
+        if *x == 0 || *x > opts.config.executors {
+            fail(format!("there is no executor {x}: executors are 1..={}", opts.config.executors));
+        }
+    }
+    let Some(path) = path else { fail("which job? give the path of a .py file".into()) };
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("cannot read {path}: {e}")));
+    let name = std::path::Path::new(&path).file_name().map_or("job.py".into(), |n| n.to_string_lossy().to_string());
+    let run = run_on_cluster(&source, &name, bundled_fs(), &opts);
+    print!("{}", run.stdout);
+    if events {
+        for (at, node, ev) in &run.events {
+            eprintln!("{at:>8} ms  node {node}  {ev:?}");
+        }
+    }
+    eprint!("{}", run.stderr);
+    if !run.finished {
+        eprintln!("zkspark run: the job had not finished after {} virtual ms", run.end_ms);
+        std::process::exit(1);
+    }
+    if !run.ok {
+        std::process::exit(1);
+    }
+}
+
 /// `zkspark spark [--cores N] < job.py`: runs a PySpark job on the local engine (local[N]) and
 /// prints what it prints; a failing job prints its traceback on stderr and exits 1.
 #[cfg(not(target_arch = "wasm32"))]
@@ -139,8 +229,11 @@ fn spark(args: &[String]) {
     for (name, text) in BUNDLED_DATA {
         fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
     }
-    let run =
-        zkspark::spark::pyspark::run_spark_program(&source, "job.py", zkspark::spark::pyspark::Host { cores, fs });
+    let run = zkspark::spark::pyspark::run_spark_program(
+        &source,
+        "job.py",
+        zkspark::spark::pyspark::Host { cores, fs, cluster: None },
+    );
     print!("{}", run.stdout);
     eprint!("{}", run.stderr);
     if !run.ok {

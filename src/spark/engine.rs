@@ -77,6 +77,11 @@ pub struct JobRecord {
 
 pub struct Engine {
     pub scheduler: Scheduler,
+    /// Cluster mode: jobs run on remote executors and the driver program is replayed
+    /// (`spark::cluster`); `None` in local mode, where `run_job` runs tasks in-process.
+    pub gate: Option<JobGate>,
+    /// Shuffle blocks fetched from other executors for the running task: (shuffle, map, reduce).
+    pub remote_blocks: BTreeMap<(ShuffleId, u32, u32), Vec<Value>>,
     plans: BTreeMap<RddId, Plan>,
     next_rdd: RddId,
     next_shuffle: ShuffleId,
@@ -103,6 +108,8 @@ impl Engine {
         worker.filename = "<job>".into();
         let mut e = Engine {
             scheduler,
+            gate: None,
+            remote_blocks: BTreeMap::new(),
             plans: BTreeMap::new(),
             next_rdd: 0,
             next_shuffle: 0,
@@ -170,6 +177,9 @@ impl Engine {
 
     /// Runs a job computing `partitions` of `rdd`; the values of each, in order.
     pub fn run_job(&mut self, rdd: RddId, partitions: Vec<u32>) -> Result<Vec<Vec<Value>>, JobFailure> {
+        if self.gate.is_some() {
+            return self.gated_job(rdd, partitions);
+        }
         let first_event = self.events.len();
         let n = partitions.len();
         let job = self.scheduler.submit_job(rdd, partitions);
@@ -272,11 +282,12 @@ impl Engine {
     }
 
     fn reducers_of(&self, shuffle: ShuffleId) -> u32 {
-        self.plans
-            .iter()
-            .find(|(_, p)| matches!(p, Plan::Shuffled { shuffle: s, .. } if *s == shuffle))
-            .map(|(&id, _)| self.num_partitions(id))
-            .expect("a shuffle has its ShuffledRDD")
+        self.num_partitions(self.shuffled_rdd_of(shuffle).expect("a shuffle has its ShuffledRDD"))
+    }
+
+    /// The `ShuffledRDD` reading `shuffle`.
+    pub fn shuffled_rdd_of(&self, shuffle: ShuffleId) -> Option<RddId> {
+        self.plans.iter().find(|(_, p)| matches!(p, Plan::Shuffled { shuffle: s, .. } if *s == shuffle)).map(|(&id, _)| id)
     }
 
     /// Computes partition `p` of `rdd` on the executor: a cached block if there is one,
@@ -307,8 +318,14 @@ impl Engine {
             Plan::Shuffled { shuffle, maps } => {
                 let mut v = vec![];
                 for m in 0..maps {
-                    let out = self.shuffle_out.get(&(shuffle, m)).expect("map output present in local mode");
-                    v.extend(out[p as usize].iter().cloned());
+                    // Local mode: every map output is here. An executor fetched the others
+                    // before it started the task.
+                    match self.shuffle_out.get(&(shuffle, m)) {
+                        Some(out) => v.extend(out[p as usize].iter().cloned()),
+                        None => v.extend(
+                            self.remote_blocks.get(&(shuffle, m, p)).expect("shuffle block fetched before the task").iter().cloned(),
+                        ),
+                    }
                 }
                 v
             }
@@ -385,6 +402,260 @@ impl Engine {
         result.map_err(|err| {
             let traceback = self.worker.format_error(&err);
             TaskError { err, traceback }
+        })
+    }
+}
+
+// ----- cluster mode: the driver's gate, and what an executor needs -----
+
+/// How a job the driver program ran ended, as its replays see it.
+#[derive(Clone, Debug)]
+pub enum JobOutcome {
+    /// The value of each requested partition, pickled.
+    Done(Vec<Shipped>),
+    /// Spark's abort message.
+    Failed(String),
+}
+
+/// The job the driver program is waiting for.
+#[derive(Clone, Debug)]
+pub struct PendingJob {
+    pub job: super::scheduler::JobId,
+    pub results: Vec<Option<Shipped>>,
+}
+
+/// Cluster mode's gate between a driver program and the scheduler. The interpreter cannot
+/// wait for remote tasks in the middle of a call, so the driver replays its program: a job
+/// already in `log` returns its recorded outcome; the first new one is submitted to the
+/// scheduler, marks the run `suspended`, and stops the program until the job ends.
+#[derive(Clone, Debug, Default)]
+pub struct JobGate {
+    pub log: Vec<JobOutcome>,
+    /// Jobs asked for by the current replay so far.
+    pub cursor: usize,
+    pub pending: Option<PendingJob>,
+    pub suspended: bool,
+    /// The file system as the program found it: each replay starts from it again, so
+    /// `saveAsTextFile` does not find its own earlier output.
+    pub fs_at_start: SimFs,
+}
+
+impl Engine {
+    /// A driver's engine for cluster mode: no executor until one registers, and Spark's
+    /// `spark.task.maxFailures` (4) outside local mode.
+    pub fn new_driver(fs: SimFs) -> Engine {
+        let mut e = Engine::new(1, fs.clone());
+        e.scheduler = Scheduler::new();
+        e.gate = Some(JobGate { fs_at_start: fs, ..JobGate::default() });
+        e.drain_events();
+        e.events.clear();
+        e
+    }
+
+    /// Starts a replay of the driver program: RDD and shuffle ids are handed out again from
+    /// zero (a replay defines the same RDDs in the same order), jobs come from the log.
+    pub fn begin_replay(&mut self) {
+        self.next_rdd = 0;
+        self.next_shuffle = 0;
+        if let Some(g) = self.gate.as_mut() {
+            g.cursor = 0;
+            g.suspended = false;
+            self.fs = g.fs_at_start.clone();
+        }
+    }
+
+    fn gated_job(&mut self, rdd: RddId, partitions: Vec<u32>) -> Result<Vec<Vec<Value>>, JobFailure> {
+        let gate = self.gate.as_mut().expect("cluster mode");
+        let i = gate.cursor;
+        gate.cursor += 1;
+        match gate.log.get(i).cloned() {
+            Some(JobOutcome::Done(parts)) => {
+                let mut out = Vec::with_capacity(parts.len());
+                for p in parts {
+                    let v = p.revive(&mut self.worker).map_err(|e| JobFailure { message: e.last_line(), task: None })?;
+                    out.push(self.worker.collect(&v).map_err(|e| JobFailure { message: e.last_line(), task: None })?);
+                }
+                Ok(out)
+            }
+            Some(JobOutcome::Failed(message)) => Err(JobFailure { message, task: None }),
+            None => {
+                if gate.pending.is_none() {
+                    let n = partitions.len();
+                    let job = self.scheduler.submit_job(rdd, partitions);
+                    let gate = self.gate.as_mut().expect("cluster mode");
+                    gate.pending = Some(PendingJob { job, results: vec![None; n] });
+                }
+                let gate = self.gate.as_mut().expect("cluster mode");
+                gate.suspended = true;
+                Err(JobFailure { message: "waiting for the cluster".into(), task: None })
+            }
+        }
+    }
+
+    /// Whether the program stopped to wait for a job (cluster mode).
+    pub fn suspended(&self) -> bool {
+        self.gate.as_ref().is_some_and(|g| g.suspended)
+    }
+
+    pub fn plan(&self, rdd: RddId) -> Option<&Plan> {
+        self.plans.get(&rdd)
+    }
+
+    /// An executor learns an RDD from the driver.
+    pub fn install(&mut self, info: RddInfo, plan: Plan) {
+        self.plans.insert(info.id, plan);
+        self.scheduler.lineage.rdds.insert(info.id, info);
+    }
+
+    pub fn has_plan(&self, rdd: RddId) -> bool {
+        self.plans.contains_key(&rdd)
+    }
+
+    /// The RDDs a task on `rdd` computes in its stage: `rdd` and its narrow ancestors, down
+    /// to (and including) the shuffled RDDs it reads.
+    pub fn stage_rdds(&self, rdd: RddId) -> Vec<RddId> {
+        let mut out = vec![];
+        let mut todo = vec![rdd];
+        while let Some(r) = todo.pop() {
+            if out.contains(&r) {
+                continue;
+            }
+            out.push(r);
+            for d in &self.scheduler.lineage.get(r).deps {
+                if let Dependency::Narrow { parent } = d {
+                    todo.push(*parent);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// The shuffle blocks computing partition `p` of `rdd` reads, as (shuffle, reduce
+    /// partition, map partitions), skipping what a cached block here already holds.
+    pub fn shuffle_reads(&self, rdd: RddId, p: u32, out: &mut Vec<(ShuffleId, u32, u32)>) {
+        if self.blocks.contains_key(&(rdd, p)) {
+            return;
+        }
+        match self.plans.get(&rdd).expect("planned rdd") {
+            Plan::Parallel(_) | Plan::Range(_) | Plan::Text(_) | Plan::Empty => {}
+            Plan::Identity(parent) | Plan::Python { parent, .. } => self.shuffle_reads(*parent, p, out),
+            Plan::Shuffled { shuffle, maps } => {
+                if !out.contains(&(*shuffle, p, *maps)) {
+                    out.push((*shuffle, p, *maps));
+                }
+            }
+            Plan::Union(parts) => {
+                let (parent, q) = parts[p as usize];
+                self.shuffle_reads(parent, q, out)
+            }
+            Plan::AwareUnion(parents) => {
+                for parent in parents {
+                    self.shuffle_reads(*parent, p, out);
+                }
+            }
+            Plan::Coalesce { parent, groups } => {
+                for q in &groups[p as usize] {
+                    self.shuffle_reads(*parent, *q, out);
+                }
+            }
+            Plan::Cartesian { a, b, nb } => {
+                self.shuffle_reads(*a, p / nb, out);
+                self.shuffle_reads(*b, p % nb, out);
+            }
+            Plan::Zip { a, b } => {
+                self.shuffle_reads(*a, p, out);
+                self.shuffle_reads(*b, p, out);
+            }
+        }
+    }
+
+    /// This executor's output of map partition `map` of `shuffle` for reducer `reduce`.
+    pub fn shuffle_block(&self, shuffle: ShuffleId, map: u32, reduce: u32) -> Option<&Vec<Value>> {
+        self.shuffle_out.get(&(shuffle, map)).and_then(|b| b.get(reduce as usize))
+    }
+
+    /// Shuffle map outputs and cached blocks held here: (shuffle outputs, cached blocks).
+    pub fn block_counts(&self) -> (u32, u32) {
+        (self.shuffle_out.len() as u32, self.blocks.len() as u32)
+    }
+
+    pub fn cached_blocks(&self) -> Vec<(RddId, u32)> {
+        self.blocks.keys().copied().collect()
+    }
+
+    /// Runs one task here (an executor): a result task's records, or `None` for a shuffle map
+    /// task, whose buckets stay on this executor.
+    pub fn run_task_here(&mut self, spec: &TaskSpec) -> Result<Option<Vec<Value>>, TaskError> {
+        self.run_task(spec)
+    }
+}
+
+/// A plan as it travels to an executor: driver data pickled, text splits read.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum WirePlan {
+    Parallel(Vec<Shipped>),
+    Range(Vec<(i64, i64, i64)>),
+    /// A `HadoopRDD`'s splits as lines (the simulated HDFS is read where the task runs).
+    Lines(Vec<Vec<String>>),
+    Identity(RddId),
+    Python { parent: RddId, ops: Vec<Op>, shipped: Vec<Shipped> },
+    Shuffled { shuffle: ShuffleId, maps: u32 },
+    Union(Vec<(RddId, u32)>),
+    AwareUnion(Vec<RddId>),
+    Coalesce { parent: RddId, groups: Vec<Vec<u32>> },
+    Cartesian { a: RddId, b: RddId, nb: u32 },
+    Zip { a: RddId, b: RddId },
+    Empty,
+}
+
+impl Plan {
+    pub fn to_wire(&self, fs: &SimFs) -> Result<WirePlan, PyErr> {
+        Ok(match self {
+            Plan::Parallel(slices) => WirePlan::Parallel(
+                slices.iter().map(|s| crate::py::ship(&Value::list(s.clone()))).collect::<Result<_, _>>()?,
+            ),
+            Plan::Range(r) => WirePlan::Range(r.clone()),
+            Plan::Text(splits) => WirePlan::Lines(splits.iter().map(|s| fs.read_split(s)).collect()),
+            Plan::Identity(p) => WirePlan::Identity(*p),
+            Plan::Python { parent, ops, shipped } => {
+                WirePlan::Python { parent: *parent, ops: ops.clone(), shipped: shipped.clone() }
+            }
+            Plan::Shuffled { shuffle, maps } => WirePlan::Shuffled { shuffle: *shuffle, maps: *maps },
+            Plan::Union(u) => WirePlan::Union(u.clone()),
+            Plan::AwareUnion(u) => WirePlan::AwareUnion(u.clone()),
+            Plan::Coalesce { parent, groups } => WirePlan::Coalesce { parent: *parent, groups: groups.clone() },
+            Plan::Cartesian { a, b, nb } => WirePlan::Cartesian { a: *a, b: *b, nb: *nb },
+            Plan::Zip { a, b } => WirePlan::Zip { a: *a, b: *b },
+            Plan::Empty => WirePlan::Empty,
+        })
+    }
+}
+
+impl WirePlan {
+    pub fn into_plan(self, interp: &mut Interpreter) -> Result<Plan, PyErr> {
+        Ok(match self {
+            WirePlan::Parallel(slices) => {
+                let mut out = Vec::with_capacity(slices.len());
+                for s in slices {
+                    let v = s.revive(interp)?;
+                    out.push(interp.collect(&v)?);
+                }
+                Plan::Parallel(out)
+            }
+            WirePlan::Range(r) => Plan::Range(r),
+            WirePlan::Lines(splits) => {
+                Plan::Parallel(splits.into_iter().map(|s| s.iter().map(|l| Value::str(l)).collect()).collect())
+            }
+            WirePlan::Identity(p) => Plan::Identity(p),
+            WirePlan::Python { parent, ops, shipped } => Plan::Python { parent, ops, shipped },
+            WirePlan::Shuffled { shuffle, maps } => Plan::Shuffled { shuffle, maps },
+            WirePlan::Union(u) => Plan::Union(u),
+            WirePlan::AwareUnion(u) => Plan::AwareUnion(u),
+            WirePlan::Coalesce { parent, groups } => Plan::Coalesce { parent, groups },
+            WirePlan::Cartesian { a, b, nb } => Plan::Cartesian { a, b, nb },
+            WirePlan::Zip { a, b } => Plan::Zip { a, b },
+            WirePlan::Empty => Plan::Empty,
         })
     }
 }

@@ -1,7 +1,10 @@
 //! The Spark-like engine, as pure state machines: the RDD lineage the scheduler reads
-//! (`lineage.rs`) and the driver's DAG + task scheduler (`scheduler.rs`). Computing
-//! partitions, executors and the PySpark API come next (issue 4).
+//! (`lineage.rs`), the driver's DAG + task scheduler (`scheduler.rs`), partition computation
+//! and the local engine (`engine.rs`, `ops.rs`), the `pyspark` module (`pyspark/`), and the
+//! cluster: a driver and executors as sans-IO nodes (`cluster.rs`) on the simulator
+//! (`world.rs`) or in the page's workers.
 
+pub mod cluster;
 pub mod engine;
 pub mod fs;
 pub mod hash;
@@ -10,6 +13,7 @@ pub mod ops;
 pub mod pyspark;
 pub mod scheduler;
 pub mod slicing;
+pub mod world;
 
 pub use lineage::{Dependency, Lineage, RddId, RddInfo, ShuffleId};
 pub use scheduler::{ExecutorId, JobId, Scheduler, SparkEvent, StageId, TaskId, TaskKind, TaskOutcome, TaskSpec};

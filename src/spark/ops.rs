@@ -8,7 +8,7 @@ use crate::py::value::{Dict, Value};
 use crate::py::{Interpreter, PResult};
 
 /// A two-argument combine: a shipped Python function or one of PySpark's built-in lambdas.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Merge {
     Py(usize),
     /// `lambda x, _: x` (distinct).
@@ -21,7 +21,7 @@ pub enum Merge {
 }
 
 /// How `combineByKey` makes a key's first combiner from its first value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Create {
     /// `lambda x: x` (reduceByKey).
     Identity,
@@ -33,7 +33,7 @@ pub enum Create {
     List,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Map(usize),
     Filter(usize),

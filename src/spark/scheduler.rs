@@ -577,7 +577,7 @@ impl Scheduler {
         *failures += 1;
         if *failures >= max {
             let msg = format!(
-                "Job aborted due to stage failure: Task {p} in stage {s}.{a} failed {max} times, most recent failure: Lost task {p}.{t} in stage {s}.{a} (TID {tid}) (executor {e}): {error}",
+                "Job aborted due to stage failure: Task {p} in stage {s}.{a} failed {max} times, most recent failure: Lost task {p}.{t} in stage {s}.{a} (TID {tid}) (127.0.0.1 executor {e}): {error}",
                 p = spec.partition,
                 s = spec.stage,
                 a = spec.stage_attempt,

@@ -20,11 +20,13 @@ use crate::py::{ExcType, Interpreter, Module, NativeAttr, NativeObject, PResult,
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// What the host gives a driver: task slots and the file system.
+/// What the host gives a driver: task slots and the file system, and in cluster mode the
+/// driver's engine, which outlives one run of the program (`spark::cluster` replays it).
 #[derive(Clone, Default)]
 pub struct Host {
     pub cores: u32,
     pub fs: SimFs,
+    pub cluster: Option<Rc<RefCell<Engine>>>,
 }
 
 /// Shared state of the `pyspark` module in one interpreter.
@@ -36,7 +38,7 @@ pub struct SparkState {
 
 /// A started SparkContext.
 pub struct Ctx {
-    pub engine: RefCell<Engine>,
+    pub engine: Rc<RefCell<Engine>>,
     pub master: String,
     pub app_name: String,
     pub conf: Vec<(String, String)>,
@@ -57,8 +59,21 @@ impl Ctx {
     /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises.
     pub fn run_job(&self, rdd: super::RddId, partitions: Vec<u32>, method: &str) -> PResult<Vec<Vec<Value>>> {
         let r = self.engine.borrow_mut().run_job(rdd, partitions);
-        r.map_err(|f| py4j_error(method, &f))
+        r.map_err(|f| {
+            if self.engine.borrow().suspended() {
+                suspend_error()
+            } else {
+                py4j_error(method, &f)
+            }
+        })
     }
+}
+
+/// Stops a cluster-mode driver program while its job runs: no `except` clause catches it.
+fn suspend_error() -> PyErr {
+    let mut e = PyErr::new(ExcType::RuntimeError, "the driver waits for a job to finish on the cluster");
+    e.fatal = true;
+    e
 }
 
 fn py4j_error(method: &str, f: &JobFailure) -> PyErr {
@@ -278,6 +293,26 @@ fn new_context(
     if let Some(a) = str_arg(arg(&args, &kwargs, 1, "appName")) {
         app_name = a;
     }
+    if let Some(engine) = &state.host.cluster {
+        // Submitted to the cluster: the program's own master setting does not apply, and
+        // the default parallelism is the executors' cores (at least 2), as in standalone mode.
+        let cores = state.host.cores.max(1);
+        let default_parallelism = conf
+            .iter()
+            .find(|(k, _)| k == "spark.default.parallelism")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(cores.max(2));
+        let ctx = Rc::new(Ctx {
+            engine: engine.clone(),
+            master: CLUSTER_MASTER.into(),
+            app_name,
+            conf,
+            default_parallelism,
+            stopped: Cell::new(false),
+        });
+        *state.engine.borrow_mut() = Some(ctx.clone());
+        return Ok(Value::Native(Rc::new(SparkContext { ctx })));
+    }
     let cores = match master.as_str() {
         "local" => 1,
         m => m
@@ -292,7 +327,7 @@ fn new_context(
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
     let engine = Engine::new(cores, state.host.fs.clone());
     let ctx = Rc::new(Ctx {
-        engine: RefCell::new(engine),
+        engine: Rc::new(RefCell::new(engine)),
         master: if master == "local[*]" { format!("local[{cores}]") } else { master },
         app_name,
         conf,
@@ -302,6 +337,9 @@ fn new_context(
     *state.engine.borrow_mut() = Some(ctx.clone());
     Ok(Value::Native(Rc::new(SparkContext { ctx })))
 }
+
+/// The master URL a cluster-mode program sees.
+pub const CLUSTER_MASTER: &str = "spark://127.0.0.1:7077";
 
 /// `SparkContext`.
 pub struct SparkContext {
