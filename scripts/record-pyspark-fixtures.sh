@@ -5,6 +5,8 @@
 #   scripts/record-pyspark-fixtures.sh                 # every tests/fixtures/pyspark/<name>.py
 #   scripts/record-pyspark-fixtures.sh wordcount joins # only the named program(s) (file stem)
 #   MASTER='local[2]' OUT=/tmp/x scripts/record-pyspark-fixtures.sh   # other master / out dir
+#   SRC=static/presets OUT=tests/fixtures/presets scripts/record-pyspark-fixtures.sh
+#                                                      # the page's presets (SRC: programs' dir)
 #
 # What it does
 #   1. Creates, if missing, a venv in target/pyspark-venv (target/ is gitignored) and installs
@@ -58,6 +60,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 FIXTURES=$ROOT/tests/fixtures/pyspark
 OUT=${OUT:-$FIXTURES}
+SRC=$(cd "${SRC:-$FIXTURES}" && pwd)
 VENV=$ROOT/target/pyspark-venv
 WORK=$ROOT/target/pyspark-fixtures
 MASTER=${MASTER:-local[4]}
@@ -108,11 +111,11 @@ EOF
 # ---- 2. programs ---------------------------------------------------------------------------
 shopt -s nullglob
 if (($#)); then
-  programs=(); for n in "$@"; do programs+=("$FIXTURES/${n%.py}.py"); done
+  programs=(); for n in "$@"; do programs+=("$SRC/${n%.py}.py"); done
 else
-  programs=("$FIXTURES"/[!_]*.py)
+  programs=("$SRC"/[!_]*.py)
 fi
-((${#programs[@]})) || { log "no programs in $FIXTURES"; exit 1; }
+((${#programs[@]})) || { log "no programs in $SRC"; exit 1; }
 
 export SPARK_LOCAL_IP=127.0.0.1 PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1
 export PYSPARK_PYTHON=$VENV/bin/python
@@ -138,7 +141,7 @@ for prog in "${programs[@]}"; do
 pyspark-shell"
   export PYSPARK_SUBMIT_ARGS
   rc=0
-  (cd "$FIXTURES" && PYTHONPATH=$FIXTURES/_recorder ZKSPARK_RECORD_CALLSITES=1 exec "$VENV/bin/python" "$name.py") \
+  (cd "$SRC" && PYTHONPATH=$FIXTURES/_recorder ZKSPARK_RECORD_CALLSITES=1 exec "$VENV/bin/python" "$name.py") \
     >"$WORK/raw/$name.stdout" 2>"$WORK/raw/$name.stderr" || rc=$?
   # The JVM outlives a Python driver that dies without sc.stop(): it stops the SparkContext in
   # a shutdown hook, which closes the event log (renaming away ".inprogress").  Wait for that.
@@ -148,7 +151,7 @@ pyspark-shell"
   done
   "$VENV/bin/python" "$FIXTURES/_recorder/summarize.py" "$name" "$ev" \
     "$WORK/raw/$name.stdout" "$WORK/raw/$name.stderr" "$rc" \
-    "$OUT/$name.out" "$OUT/$name.json" "$OUT/$name.err" "$FIXTURES" "$SITE_PACKAGES"
+    "$OUT/$name.out" "$OUT/$name.json" "$OUT/$name.err" "$SRC" "$SITE_PACKAGES"
   jobs=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["numJobs"])' "$OUT/$name.json")
   log "$(printf '%-28s exit %-3s %4s lines  %3s jobs%s' "$name" "$rc" "$(wc -l <"$OUT/$name.out")" "$jobs" \
     "$([[ -f $OUT/$name.err ]] && echo '  +stderr')")"

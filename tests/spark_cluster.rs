@@ -140,3 +140,51 @@ fn a_job_whose_executors_all_die_waits_and_finishes_when_one_comes_back() {
     let want = fs::read_to_string(Path::new(FIXTURES).join("wordcount.out")).unwrap();
     assert_eq!(r.stdout, want);
 }
+
+/// `[ (tasks, skipped) per stage ]` per job, from a recorded summary line such as
+/// `job 1 [...] stages=2 skipped=1 [2:8t(skipped) 3:8t] JobSucceeded`.
+fn recorded_jobs(json: &str) -> Vec<Vec<(u32, bool)>> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("json");
+    let lines = v["summary"].as_array().cloned().unwrap_or_default();
+    lines
+        .iter()
+        .filter_map(|l| l.as_str())
+        .map(|line| {
+            let inner = line.rsplit_once('[').map(|(_, r)| r).unwrap_or("");
+            let inner = inner.split(']').next().unwrap_or("");
+            inner
+                .split_whitespace()
+                .filter_map(|s| {
+                    let (_, t) = s.split_once(':')?;
+                    let skipped = t.ends_with("(skipped)");
+                    let n = t.trim_end_matches("(skipped)").trim_end_matches('t').parse().ok()?;
+                    Some((n, skipped))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The page's presets (`static/presets/`) print on the cluster what PySpark 4 printed for the
+/// same file, and run the same jobs, stages and tasks (`tests/fixtures/presets/`, recorded by
+/// `SRC=static/presets OUT=tests/fixtures/presets scripts/record-pyspark-fixtures.sh`).
+#[test]
+fn the_presets_print_and_schedule_what_pyspark_did() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = fs::read_dir(dir.join("static/presets"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".py").map(str::to_string))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        let src = fs::read_to_string(dir.join(format!("static/presets/{name}.py"))).unwrap();
+        let want = fs::read_to_string(dir.join(format!("tests/fixtures/presets/{name}.out")))
+            .unwrap_or_else(|_| panic!("{name}: no recording; run the recorder (see this test's doc)"));
+        let json = fs::read_to_string(dir.join(format!("tests/fixtures/presets/{name}.json"))).unwrap();
+        let r = run_on_cluster(&src, &format!("{name}.py"), data_fs(), &ClusterOptions::default());
+        assert!(r.finished, "{name}");
+        assert_eq!(r.stdout, want, "{name}: {}", r.stderr);
+        assert_eq!(r.job_stages(), recorded_jobs(&json), "{name}: jobs, stages and tasks");
+    }
+}

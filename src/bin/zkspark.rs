@@ -114,21 +114,7 @@ fn zkcli(args: &[String]) {
 #[cfg(target_arch = "wasm32")]
 fn main() {}
 
-/// The data sets bundled with the playground: `sc.textFile("data/words.txt")`.
-#[cfg(not(target_arch = "wasm32"))]
-const BUNDLED_DATA: &[(&str, &str)] = &[
-    ("words.txt", include_str!("../../static/data/words.txt")),
-    ("people.csv", include_str!("../../static/data/people.csv")),
-];
 
-#[cfg(not(target_arch = "wasm32"))]
-fn bundled_fs() -> zkspark::spark::fs::SimFs {
-    let mut fs = zkspark::spark::fs::SimFs::default();
-    for (name, text) in BUNDLED_DATA {
-        fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
-    }
-    fs
-}
 
 /// `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]… [--events]`
 #[cfg(not(target_arch = "wasm32"))]
@@ -186,7 +172,7 @@ fn run_job(args: &[String]) {
     let Some(path) = path else { fail("which job? give the path of a .py file".into()) };
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("cannot read {path}: {e}")));
     let name = std::path::Path::new(&path).file_name().map_or("job.py".into(), |n| n.to_string_lossy().to_string());
-    let run = run_on_cluster(&source, &name, bundled_fs(), &opts);
+    let run = run_on_cluster(&source, &name, zkspark::spark::fs::bundled(), &opts);
     print!("{}", run.stdout);
     if events {
         for (at, node, ev) in &run.events {
@@ -225,10 +211,7 @@ fn spark(args: &[String]) {
         eprintln!("zkspark spark: cannot read the job from stdin: {e}");
         std::process::exit(2);
     }
-    let mut fs = zkspark::spark::fs::SimFs::default();
-    for (name, text) in BUNDLED_DATA {
-        fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
-    }
+    let fs = zkspark::spark::fs::bundled();
     let run = zkspark::spark::pyspark::run_spark_program(
         &source,
         "job.py",

@@ -61,10 +61,14 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
-/// Resolves the worker script against the page's URL, so it loads from any base path.
-fn worker_url() -> String {
+/// Resolves a worker script against the page's URL, so it loads from any base path.
+pub(crate) fn resolve(script: &str) -> String {
     let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
-    web_sys::Url::new_with_base(WORKER_SCRIPT, &base).map_or(WORKER_SCRIPT.to_string(), |u| u.href())
+    web_sys::Url::new_with_base(script, &base).map_or(script.to_string(), |u| u.href())
+}
+
+fn worker_url() -> String {
+    resolve(WORKER_SCRIPT)
 }
 
 impl LiveCluster {

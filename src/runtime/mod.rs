@@ -3,9 +3,11 @@
 //! and the workers with `postMessage`. Nothing protocol-specific lives here.
 
 pub mod cluster;
+pub mod spark;
 pub mod worker;
 
 pub use cluster::LiveCluster;
+pub use spark::LiveSpark;
 
 /// Encodes a value for `postMessage`. 64-bit integers go as `BigInt`: session ids
 /// (`serverId << 56 | …`) do not fit a JavaScript number.

@@ -117,6 +117,18 @@ pub enum ClusterEvent {
     TaskOutput { tid: TaskId, text: String },
     /// The driver replayed its program to go on after a job (for the event log).
     Replayed { jobs: u32 },
+    /// A job's stages as the DAG view draws them (sent right after `JobStart`).
+    JobPlan { job: u32, stages: Vec<StagePlan> },
+}
+
+/// One stage of a job's DAG: the RDDs it pipelines (oldest first) and the stages it reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagePlan {
+    pub stage: u32,
+    pub rdds: Vec<(RddId, String)>,
+    pub parents: Vec<u32>,
+    pub partitions: u32,
+    pub shuffle_map: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,7 +385,12 @@ impl DriverNode {
                     ended = Some(result.clone());
                 }
             }
+            let plan = match &ev {
+                SparkEvent::JobStart { job, stages } => Some(self.job_plan(*job, stages)),
+                _ => None,
+            };
             out.push(Effect::Event(ClusterEvent::Listener(ev)));
+            out.extend(plan.map(Effect::Event));
         }
         for task in tasks {
             let plans = self.plans_for(&task);
@@ -398,6 +415,19 @@ impl DriverNode {
             }
             self.replay(out);
         }
+    }
+
+    fn job_plan(&self, job: u32, stages: &[u32]) -> ClusterEvent {
+        let e = self.engine.borrow();
+        let stages = stages
+            .iter()
+            .filter_map(|&stage| {
+                let (rdd, parents, partitions, shuffle_map) = e.scheduler.stage_shape(stage)?;
+                let rdds = e.stage_rdds(rdd).into_iter().map(|r| (r, e.scheduler.lineage.get(r).name.clone())).collect();
+                Some(StagePlan { stage, rdds, parents, partitions, shuffle_map })
+            })
+            .collect();
+        ClusterEvent::JobPlan { job, stages }
     }
 
     fn plans_for(&mut self, task: &TaskSpec) -> Result<Vec<(RddInfo, WirePlan)>, crate::py::PyErr> {
@@ -524,7 +554,13 @@ impl ExecutorNode {
             }
         }
         let mut reads = vec![];
-        self.engine.shuffle_reads(task.rdd, task.partition, &mut reads);
+        if let Err(rdd) = self.engine.shuffle_reads(task.rdd, task.partition, &mut reads) {
+            // Plans travel in order on one connection, so this is a host bug; fail the task
+            // rather than the executor.
+            let outcome = TaskOutcome::Failed { error: format!("executor {} has no plan for RDD {rdd}", self.id) };
+            out.push(Effect::Send { to: DRIVER, msg: done(task.tid, outcome) });
+            return;
+        }
         let mut waiting: BTreeMap<NodeId, Vec<(ShuffleId, u32, u32)>> = BTreeMap::new();
         for (shuffle, reduce, maps) in reads {
             let locations = task.map_outputs.get(&shuffle).cloned().unwrap_or_default();

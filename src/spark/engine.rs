@@ -533,13 +533,13 @@ impl Engine {
 
     /// The shuffle blocks computing partition `p` of `rdd` reads, as (shuffle, reduce
     /// partition, map partitions), skipping what a cached block here already holds.
-    pub fn shuffle_reads(&self, rdd: RddId, p: u32, out: &mut Vec<(ShuffleId, u32, u32)>) {
+    pub fn shuffle_reads(&self, rdd: RddId, p: u32, out: &mut Vec<(ShuffleId, u32, u32)>) -> Result<(), RddId> {
         if self.blocks.contains_key(&(rdd, p)) {
-            return;
+            return Ok(());
         }
-        match self.plans.get(&rdd).expect("planned rdd") {
+        match self.plans.get(&rdd).ok_or(rdd)? {
             Plan::Parallel(_) | Plan::Range(_) | Plan::Text(_) | Plan::Empty => {}
-            Plan::Identity(parent) | Plan::Python { parent, .. } => self.shuffle_reads(*parent, p, out),
+            Plan::Identity(parent) | Plan::Python { parent, .. } => self.shuffle_reads(*parent, p, out)?,
             Plan::Shuffled { shuffle, maps } => {
                 if !out.contains(&(*shuffle, p, *maps)) {
                     out.push((*shuffle, p, *maps));
@@ -547,27 +547,28 @@ impl Engine {
             }
             Plan::Union(parts) => {
                 let (parent, q) = parts[p as usize];
-                self.shuffle_reads(parent, q, out)
+                self.shuffle_reads(parent, q, out)?
             }
             Plan::AwareUnion(parents) => {
                 for parent in parents {
-                    self.shuffle_reads(*parent, p, out);
+                    self.shuffle_reads(*parent, p, out)?;
                 }
             }
             Plan::Coalesce { parent, groups } => {
                 for q in &groups[p as usize] {
-                    self.shuffle_reads(*parent, *q, out);
+                    self.shuffle_reads(*parent, *q, out)?;
                 }
             }
             Plan::Cartesian { a, b, nb } => {
-                self.shuffle_reads(*a, p / nb, out);
-                self.shuffle_reads(*b, p % nb, out);
+                self.shuffle_reads(*a, p / nb, out)?;
+                self.shuffle_reads(*b, p % nb, out)?;
             }
             Plan::Zip { a, b } => {
-                self.shuffle_reads(*a, p, out);
-                self.shuffle_reads(*b, p, out);
+                self.shuffle_reads(*a, p, out)?;
+                self.shuffle_reads(*b, p, out)?;
             }
         }
+        Ok(())
     }
 
     /// This executor's output of map partition `map` of `shuffle` for reducer `reduce`.

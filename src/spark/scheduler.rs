@@ -179,6 +179,13 @@ impl Scheduler {
     }
 
     /// A one-line summary of the scheduler's state (for failure messages).
+    /// A stage's shape, for drawing the DAG: (final RDD, parent stages, partitions, whether it
+    /// writes shuffle output).
+    pub fn stage_shape(&self, stage: StageId) -> Option<(RddId, Vec<StageId>, u32, bool)> {
+        let s = self.stages.get(&stage)?;
+        Some((s.rdd, s.parents.clone(), s.partitions, matches!(s.kind, StageKind::ShuffleMap { .. })))
+    }
+
     pub fn describe(&self) -> String {
         format!(
             "waiting={:?} task_sets={:?} running={} executors={} outputs={:?}",

@@ -49,6 +49,43 @@ impl ClusterRun {
         })
     }
 
+    /// Per job, per stage in id order: (tasks, skipped) as Spark's listener reports them (a
+    /// skipped stage's tasks are its partitions). The first attempt of each stage counts.
+    pub fn job_stages(&self) -> Vec<Vec<(u32, bool)>> {
+        let mut jobs: Vec<(Vec<u32>, std::collections::BTreeMap<u32, u32>)> = vec![];
+        let mut partitions = std::collections::BTreeMap::new();
+        for (_, _, e) in &self.events {
+            match e {
+                ClusterEvent::JobPlan { stages, .. } => {
+                    for s in stages {
+                        partitions.insert(s.stage, s.partitions);
+                    }
+                }
+                ClusterEvent::Listener(super::scheduler::SparkEvent::JobStart { stages, .. }) => {
+                    jobs.push((stages.clone(), Default::default()));
+                }
+                ClusterEvent::Listener(super::scheduler::SparkEvent::StageSubmitted { stage, tasks, .. }) => {
+                    if let Some((_, submitted)) = jobs.last_mut() {
+                        submitted.entry(*stage).or_insert(*tasks);
+                    }
+                }
+                _ => {}
+            }
+        }
+        jobs.into_iter()
+            .map(|(stages, submitted)| {
+                stages
+                    .iter()
+                    .filter(|s| partitions.get(s).copied().unwrap_or(0) > 0)
+                    .map(|s| match submitted.get(s) {
+                        Some(&t) => (t, false),
+                        None => (partitions[s], true),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// What tasks printed, in the order their reports reached the driver.
     pub fn executor_output(&self) -> String {
         self.events

@@ -5,8 +5,9 @@ use super::console_panel::ConsolePanel;
 use super::control_bar::ControlBar;
 use super::election_log::ElectionLog;
 use super::ensemble::Ensemble;
-use super::hooks::use_cluster;
-use super::state::{Action, UiState};
+use super::hooks::{use_cluster, use_spark};
+use super::spark_panel::SparkPanel;
+use super::state::{Action, UiState, View};
 use super::znode_tree::{TreeModel, ZnodeTree};
 use crate::live::ClusterSnapshot;
 use crate::zab::Sid;
@@ -39,6 +40,7 @@ fn tree_model(state: &UiState, snapshot: &Rc<ClusterSnapshot>) -> TreeModel {
 pub fn app() -> Html {
     let state = use_reducer(UiState::default);
     let cluster = use_cluster(state.n_servers, state.epoch_of_page, state.dispatcher());
+    let spark = use_spark(state.dispatcher());
 
     let act = |f: fn(&crate::runtime::LiveCluster, Sid)| {
         let cluster = cluster.clone();
@@ -55,13 +57,34 @@ pub fn app() -> Html {
         let cluster = cluster.clone();
         Callback::from(move |(sid, on): (Sid, bool)| cluster.iter().for_each(|c| c.set_isolated(sid, on)))
     };
+    // One clock setting for both worlds.
     let on_pause = {
-        let cluster = cluster.clone();
-        Callback::from(move |paused: bool| cluster.iter().for_each(|c| c.set_paused(paused)))
+        let (cluster, spark) = (cluster.clone(), spark.clone());
+        Callback::from(move |paused: bool| {
+            cluster.iter().for_each(|c| c.set_paused(paused));
+            spark.iter().for_each(|s| s.set_paused(paused));
+        })
     };
     let on_speed = {
-        let cluster = cluster.clone();
-        Callback::from(move |speed: f64| cluster.iter().for_each(|c| c.set_speed(speed)))
+        let (cluster, spark) = (cluster.clone(), spark.clone());
+        Callback::from(move |speed: f64| {
+            cluster.iter().for_each(|c| c.set_speed(speed));
+            spark.iter().for_each(|s| s.set_speed(speed));
+        })
+    };
+    let spark_act = |f: fn(&crate::runtime::LiveSpark, crate::sim::NodeId)| {
+        let spark = spark.clone();
+        Callback::from(move |id: crate::sim::NodeId| spark.iter().for_each(|s| f(s, id)))
+    };
+    let on_spark_kill = spark_act(|s, id| s.kill(id));
+    let on_spark_restart = spark_act(|s, id| s.restart(id));
+    let on_run = {
+        let spark = spark.clone();
+        Callback::from(move |src: String| spark.iter().for_each(|s| s.run(&src)))
+    };
+    let show = |v: View| {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_: MouseEvent| dispatch.dispatch(Action::Show(v)))
     };
     let on_write = {
         let cluster = cluster.clone();
@@ -90,7 +113,7 @@ pub fn app() -> Html {
 
     let body = match &state.snapshot {
         Some(snapshot) => html! {
-            <main class="workspace">
+            <main class={classes!("workspace", (state.view != View::ZooKeeper).then_some("hidden"))}>
                 <section class="panel ensemble-panel">
                     <Ensemble snapshot={snapshot.clone()} {on_kill} {on_restart} {on_panic} {on_isolate} />
                 </section>
@@ -105,7 +128,15 @@ pub fn app() -> Html {
                 </section>
             </main>
         },
-        None => html! { <main class="workspace loading">{ "starting servers…" }</main> },
+        None => html! { <main class={classes!("workspace", "loading", (state.view != View::ZooKeeper).then_some("hidden"))}>{ "starting servers…" }</main> },
+    };
+    let spark_body = html! {
+        <div class={classes!((state.view != View::Spark).then_some("hidden"))}>
+            <SparkPanel snapshot={state.spark.clone()} {on_run} on_kill={on_spark_kill} on_restart={on_spark_restart} />
+        </div>
+    };
+    let tab = |v: View, label: &str, key: &str| html! {
+        <button class={classes!("tab", (state.view == v).then_some("on"))} data-view={key.to_string()} onclick={show(v)}>{ label.to_string() }</button>
     };
 
     html! {
@@ -113,7 +144,10 @@ pub fn app() -> Html {
             <header class="topbar">
                 <div class="brand">
                     <span class="logo">{ "zk" }<b>{ "spark" }</b></span>
-                    <span class="subtitle">{ "ZooKeeper ensemble · one Web Worker per server · zkCli" }</span>
+                    <nav class="tabs">
+                        { tab(View::ZooKeeper, "ZooKeeper ensemble", "zk") }
+                        { tab(View::Spark, "Spark job", "spark") }
+                    </nav>
                 </div>
                 <ControlBar
                     snapshot={state.snapshot.clone()}
@@ -122,9 +156,16 @@ pub fn app() -> Html {
                 />
             </header>
             { body }
+            { spark_body }
+            if state.view == View::Spark {
+                <footer class="help">
+                    { "Pick a preset and press Run. The driver (its own worker) turns each action into a job, cuts it into stages at shuffles and sends tasks to the executors (one worker each, 2 cores). Kill an executor while a stage runs: its running tasks are lost and re-run elsewhere, its shuffle output is gone, so the next stage fails to fetch it (FetchFailed) and the parent stage runs again from lineage; the answer does not change. Restart brings a new executor process on that worker." }
+                </footer>
+            } else {
             <footer class="help">
                 { "Kill the leader and watch the survivors run Fast Leader Election: votes compare epoch, then zxid, then server id; a quorum agrees, waits 200 ms (finalizeWait) for a better vote, and the winner runs ZAB discovery (FOLLOWERINFO → LEADERINFO → ACKEPOCH → NEWLEADER → ACK → UPTODATE) to become established. A killed process resets its connections at once; a partitioned one is noticed only after syncLimit × tickTime (10 s). Below, zkCli talks to the ensemble (server k is 127.0.0.1:218k): create an ephemeral, kill the server its session is on, and watch the session move while the znode stays." }
             </footer>
+            }
         </div>
     }
 }

@@ -8,6 +8,7 @@ pub mod election_log;
 pub mod ensemble;
 pub mod hooks;
 pub mod server_card;
+pub mod spark_panel;
 pub mod state;
 pub mod znode_tree;
 

@@ -1,6 +1,7 @@
 //! The page's state: the latest cluster and console snapshots plus the user's view choices.
 
 use crate::live::client::ConsoleSnapshot;
+use crate::live::spark::SparkSnapshot;
 use crate::live::ClusterSnapshot;
 use crate::zab::Sid;
 use std::rc::Rc;
@@ -17,6 +18,15 @@ pub struct UiState {
     pub tree_server: Option<Sid>,
     /// The znode whose Stat the tree panel shows.
     pub selected_znode: Option<String>,
+    pub spark: Option<Rc<SparkSnapshot>>,
+    /// Which workspace is shown: the ZooKeeper ensemble or Spark.
+    pub view: View,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    ZooKeeper,
+    Spark,
 }
 
 impl Default for UiState {
@@ -28,6 +38,8 @@ impl Default for UiState {
             epoch_of_page: 0,
             tree_server: None,
             selected_znode: None,
+            spark: None,
+            view: View::ZooKeeper,
         }
     }
 }
@@ -39,6 +51,8 @@ pub enum Action {
     Reset,
     PickTreeServer(Sid),
     SelectZnode(Option<String>),
+    Spark(Rc<SparkSnapshot>),
+    Show(View),
 }
 
 impl Reducible for UiState {
@@ -59,6 +73,8 @@ impl Reducible for UiState {
             }
             Action::PickTreeServer(sid) => next.tree_server = Some(sid),
             Action::SelectZnode(path) => next.selected_znode = path,
+            Action::Spark(s) => next.spark = Some(s),
+            Action::Show(v) => next.view = v,
         }
         Rc::new(next)
     }
