@@ -4,6 +4,8 @@
 //! - `zkspark bench [--seeds N]` measures simulation throughput in seeds per second.
 //! - `zkspark zkcli [--seed N] [--servers K] [--transcript] < commands` runs zkCli commands and
 //!   prints what zkCli 3.8 prints.
+//! - `zkspark bench-spark [--mb N] [--write FILE]` times a word count over N MB (default 10) of generated text:
+//!   the engine on one executor, a hand-written Rust loop, and two executors on two threads.
 //! - `zkspark spark [--cores N] < job.py` runs a PySpark job on the local engine (local[N]).
 //! - `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]…
 //!   [--events]` runs it on a simulated cluster (a driver and K executors) and prints what it
@@ -22,6 +24,10 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some("spark") {
         spark(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("bench-spark") {
+        bench_spark(&args[1..]);
         return;
     }
     if args.first().map(String::as_str) == Some("run") {
@@ -222,4 +228,113 @@ fn spark(args: &[String]) {
     if !run.ok {
         std::process::exit(1);
     }
+}
+
+/// The word count the Spark benchmark runs (the same program `scripts/bench-pyspark.sh` times
+/// on PySpark): words per distinct word, over every line of the input.
+#[cfg(not(target_arch = "wasm32"))]
+const BENCH_JOB: &str = "from operator import add\nfrom pyspark import SparkContext\nsc = SparkContext('local[1]', 'bench')\ncounts = sc.textFile('/bench/input.txt', PARTS).flatMap(lambda line: line.split()).map(lambda w: (w, 1)).reduceByKey(add)\nprint(sum(counts.values().collect()), counts.count())\n";
+
+/// Runs the benchmark word count over `text` on one executor (local[1]); returns the printed
+/// "words distinct" line.
+#[cfg(not(target_arch = "wasm32"))]
+fn bench_engine(text: &[u8], parts: u32) -> String {
+    let mut fs = zkspark::spark::fs::SimFs::default();
+    fs.write("/bench/input.txt", text.to_vec());
+    let job = BENCH_JOB.replace("PARTS", &parts.to_string());
+    let host = zkspark::spark::pyspark::Host { cores: 1, fs, cluster: None };
+    let run = zkspark::spark::pyspark::run_spark_program(&job, "bench.py", host);
+    assert!(run.ok, "benchmark job failed: {}", run.stderr);
+    run.stdout
+}
+
+/// `zkspark bench-spark [--mb N]`: records (words) per second of the engine on one executor,
+/// of a hand-written single-threaded Rust loop doing the same counting, their ratio, and the
+/// speed-up of two executors (two threads, each an executor engine over half the splits, then
+/// the reduce) over one. Wall clock read here, in the host.
+#[cfg(not(target_arch = "wasm32"))]
+fn bench_spark(args: &[String]) {
+    use std::collections::HashMap;
+    use std::time::Instant;
+    let usage = "usage: zkspark bench-spark [--mb N] [--write FILE]";
+    let mut mb: usize = 10;
+    let mut write = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), it.next()) {
+            ("--mb", Some(n)) => {
+                mb = n.parse().unwrap_or_else(|_| {
+                    eprintln!("zkspark bench-spark: --mb expects a number, got '{n}'");
+                    std::process::exit(2)
+                })
+            }
+            ("--write", Some(f)) => write = Some(f.clone()),
+            _ => {
+                eprintln!("{usage}");
+                std::process::exit(2)
+            }
+        }
+    }
+    // Deterministic text: a 5,000-word vocabulary, 5-15 words a line.
+    let mut rng = zkspark::sim::Rng::new(42);
+    let vocab: Vec<String> = (0..5000)
+        .map(|_| (0..2 + rng.below(8)).map(|_| (b'a' + rng.below(26) as u8) as char).collect())
+        .collect();
+    let mut text = String::with_capacity(mb << 20);
+    while text.len() < mb * 1_000_000 {
+        let n = 5 + rng.below(11);
+        for i in 0..n {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(&vocab[rng.below(vocab.len() as u64) as usize]);
+        }
+        text.push('\n');
+    }
+    if let Some(path) = write {
+        // The same input for scripts/bench-pyspark.sh.
+        std::fs::write(&path, &text).unwrap_or_else(|e| {
+            eprintln!("zkspark bench-spark: cannot write {path}: {e}");
+            std::process::exit(2)
+        });
+        println!("wrote {path}");
+        return;
+    }
+    let words = text.split_whitespace().count() as f64;
+    println!("input: {:.1} MB, {} lines, {} words", text.len() as f64 / 1e6, text.lines().count(), words);
+
+    let t = Instant::now();
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for line in text.lines() {
+        for w in line.split_whitespace() {
+            *counts.entry(w).or_insert(0) += 1;
+        }
+    }
+    let native_s = t.elapsed().as_secs_f64();
+    let native_line = format!("{} {}\n", counts.values().sum::<u64>(), counts.len());
+
+    let t = Instant::now();
+    let engine_line = bench_engine(text.as_bytes(), 4);
+    let engine_s = t.elapsed().as_secs_f64();
+    assert_eq!(engine_line, native_line, "the engine and the loop disagree");
+
+    // Two executors: each thread runs an executor engine over half of the input's splits
+    // (its map side), then the two partial counts are merged (the reduce side).
+    let half = text.len() / 2;
+    let cut = half + text[half..].find('\n').map_or(0, |i| i + 1);
+    let (a, b) = text.split_at(cut);
+    let t = Instant::now();
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| bench_engine(a.as_bytes(), 2));
+        let hb = s.spawn(|| bench_engine(b.as_bytes(), 2));
+        (ha.join().expect("executor thread"), hb.join().expect("executor thread"))
+    });
+    let two_s = t.elapsed().as_secs_f64();
+    let total = |l: &str| l.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    assert_eq!(total(&ra) + total(&rb), total(&native_line), "two executors lost words");
+
+    println!("hand-written Rust loop:   {:>12.0} words/s  ({native_s:.3} s)", words / native_s);
+    println!("engine, 1 executor:       {:>12.0} words/s  ({engine_s:.3} s)", words / engine_s);
+    println!("engine / loop time ratio: {:>12.1}x  (target 1.5x)", engine_s / native_s);
+    println!("engine, 2 executors:      {:>12.0} words/s  ({two_s:.3} s)  speed-up {:.2}x", words / two_s, engine_s / two_s);
 }
