@@ -218,3 +218,85 @@ async fn the_console_panel_carries_the_test_contract() {
     assert!(status.contains("session 0x100000001000001") && status.contains("on zk1"), "{status}");
     assert_eq!(root.query_selector_all("[data-connect]").unwrap().length(), 3, "a connect button per server");
 }
+
+// ----- Spark -----
+
+const WORDCOUNT: &str = include_str!("../static/presets/wordcount.py");
+const WORDCOUNT_OUT: &str = include_str!("fixtures/presets/wordcount.out");
+
+#[wasm_bindgen_test]
+fn a_pyspark_program_runs_on_the_simulated_cluster_in_wasm_through_an_executor_kill() {
+    use zkspark::spark::world::{run_on_cluster, ClusterOptions};
+    let clean = run_on_cluster(WORDCOUNT, "wordcount.py", zkspark::spark::fs::bundled(), &ClusterOptions::default());
+    assert!(clean.ok, "{}", clean.stderr);
+    assert_eq!(clean.stdout, WORDCOUNT_OUT);
+    let opts = ClusterOptions { kills: vec![(1, 700)], ..ClusterOptions::default() };
+    let r = run_on_cluster(WORDCOUNT, "wordcount.py", zkspark::spark::fs::bundled(), &opts);
+    assert_eq!(r.stdout, WORDCOUNT_OUT, "{}", r.stderr);
+    assert!(r.listener().any(|e| matches!(e, zkspark::spark::SparkEvent::ExecutorRemoved { executor: 1, .. })));
+}
+
+fn spark_snapshot() -> zkspark::live::spark::SparkSnapshot {
+    use zkspark::live::spark::{SparkConductor, SparkWorkerNode};
+    // The page's host with in-process workers, run until the word count finished.
+    let mut c = SparkConductor::new(zkspark::spark::cluster::ClusterConfig::default(), 3);
+    let mut workers: std::collections::BTreeMap<u32, SparkWorkerNode> = Default::default();
+    let mut posts = vec![];
+    for id in c.ids() {
+        workers.insert(id, SparkWorkerNode::default());
+        posts.extend(c.worker_ready(id, c.generation(id)));
+    }
+    posts.extend(c.run(WORDCOUNT, zkspark::spark::fs::bundled()));
+    for _ in 0..4_000 {
+        while !posts.is_empty() {
+            let mut next = vec![];
+            for p in posts {
+                if let Some(out) = workers.get_mut(&p.node).and_then(|w| w.handle(p.msg)) {
+                    next.extend(c.worker_output(p.node, p.generation, out));
+                }
+            }
+            posts = next;
+        }
+        if c.jobs.finished.is_some() {
+            break;
+        }
+        posts = c.advance(50.0);
+    }
+    c.snapshot()
+}
+
+#[wasm_bindgen_test]
+async fn the_spark_view_renders_stages_executors_and_output() {
+    use zkspark::ui::spark_panel::{SparkPanel, SparkPanelProps};
+    let snapshot = Rc::new(spark_snapshot());
+    assert_eq!(snapshot.jobs.stdout, WORDCOUNT_OUT);
+    let root = gloo::utils::document().create_element("div").unwrap();
+    gloo::utils::body().append_child(&root).unwrap();
+    let killed = Rc::new(Cell::new(None));
+    let k = killed.clone();
+    let props = SparkPanelProps {
+        snapshot: Some(snapshot.clone()),
+        on_run: Callback::noop(),
+        on_cancel: Callback::noop(),
+        on_kill: Callback::from(move |id| k.set(Some(id))),
+        on_restart: Callback::noop(),
+    };
+    yew::Renderer::<SparkPanel>::with_root_and_props(root.clone(), props).render();
+    gloo::timers::future::TimeoutFuture::new(20).await;
+    let output = root.query_selector("[data-testid=\"job-output\"]").unwrap().expect("output");
+    assert_eq!(output.text_content().unwrap_or_default(), WORDCOUNT_OUT);
+    assert!(root.query_selector("[data-testid=\"job-editor\"]").unwrap().is_some());
+    assert!(root.query_selector("[data-action=\"run-job\"]").unwrap().is_some());
+    let stages = root.query_selector_all("[data-stage]").unwrap();
+    assert_eq!(stages.length() as usize, snapshot.jobs.stages.len());
+    for i in 0..stages.length() {
+        let el: web_sys::Element = stages.item(i).unwrap().unchecked_into();
+        assert_eq!(el.get_attribute("data-status").as_deref(), Some("succeeded"));
+    }
+    let exec1 = root.query_selector("[data-node=\"exec1\"][data-kind=\"spark-executor\"]").unwrap().expect("exec1");
+    assert_eq!(exec1.get_attribute("data-state").as_deref(), Some("alive"));
+    let kill: HtmlElement = exec1.query_selector("[data-action=\"kill\"]").unwrap().expect("kill").unchecked_into();
+    kill.click();
+    assert_eq!(killed.get(), Some(1));
+    root.remove();
+}

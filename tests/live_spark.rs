@@ -120,3 +120,23 @@ fn killing_an_executor_mid_stage_retries_and_keeps_the_answer() {
     assert!(s.jobs.timeline.iter().any(|e| e.text.contains("executor 1 removed")));
     assert_eq!(s.executors.iter().find(|e| e.id == 1).map(|e| e.data_state()), Some("alive"));
 }
+
+#[test]
+fn cancel_stops_the_program_and_the_next_run_works() {
+    let mut page = Page::new();
+    let posts = page.conductor.run(include_str!("../static/presets/stages.py"), zkspark::spark::fs::bundled());
+    page.deliver(posts);
+    assert!(page.run_until(|p| p.conductor.jobs.stages.values().any(|s| s.status == StageStatus::Running), 400));
+    let posts = page.conductor.cancel();
+    page.deliver(posts);
+    assert!(page.run_until(|p| p.conductor.jobs.finished.is_some(), 10));
+    let s = page.conductor.snapshot();
+    assert_eq!(s.jobs.finished.map(|f| f.0), Some(false));
+    assert!(s.jobs.stderr.contains("KeyboardInterrupt"), "{}", s.jobs.stderr);
+    assert!(s.jobs.jobs.iter().any(|j| j.status == "failed"));
+    // The cancelled job's tasks drain; a new program runs to its recorded answer.
+    let posts = page.conductor.run(PRESET, zkspark::spark::fs::bundled());
+    page.deliver(posts);
+    assert!(page.run_until(|p| p.conductor.jobs.finished.is_some(), 4_000));
+    assert_eq!(page.conductor.snapshot().jobs.stdout, WANT);
+}

@@ -188,3 +188,23 @@ fn the_presets_print_and_schedule_what_pyspark_did() {
         assert_eq!(r.job_stages(), recorded_jobs(&json), "{name}: jobs, stages and tasks");
     }
 }
+
+#[test]
+fn save_as_text_file_writes_part_files_once_and_reports_them() {
+    let prog = "from pyspark import SparkContext\nsc = SparkContext()\nrdd = sc.parallelize(range(6), 3).map(lambda x: x * x)\nrdd.saveAsTextFile('/out/squares')\nprint(sorted(sc.textFile('/out/squares').map(int).collect()))\nprint(rdd.count())\n";
+    let r = run_on_cluster(prog, "save.py", SimFs::default(), &ClusterOptions::default());
+    assert!(r.ok, "{}", r.stderr);
+    // The replays after the save do not find their own output ("already exists").
+    assert_eq!(r.stdout, "[0, 1, 4, 9, 16, 25]\n6\n");
+    let files = r
+        .events
+        .iter()
+        .find_map(|(_, _, e)| match e {
+            zkspark::spark::cluster::ClusterEvent::Files(f) => Some(f.clone()),
+            _ => None,
+        })
+        .expect("a Files event");
+    let paths: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(paths, ["/out/squares/_SUCCESS", "/out/squares/part-00000", "/out/squares/part-00001", "/out/squares/part-00002"]);
+    assert_eq!(files[2].2, "4\n9\n");
+}

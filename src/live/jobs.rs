@@ -90,6 +90,8 @@ pub struct JobsModel {
     pub jobs: Vec<JobCard>,
     pub stages: BTreeMap<u32, StageCard>,
     pub executor_logs: BTreeMap<NodeId, String>,
+    /// Files the program wrote: (path, size, first bytes).
+    pub files: Vec<(String, u64, String)>,
     pub timeline: VecDeque<TimelineEntry>,
     /// Running and finished tasks: tid → (stage, partition, executor).
     tasks: BTreeMap<u64, (u32, u32, u32)>,
@@ -136,6 +138,7 @@ impl JobsModel {
                 self.push(at, "driver", format!("driver program resumes after job {}", jobs.saturating_sub(1)))
             }
             ClusterEvent::JobPlan { job, stages } => self.plan(*job, stages),
+            ClusterEvent::Files(files) => self.files = files.clone(),
             ClusterEvent::Listener(l) => self.listener(at, l),
         }
     }

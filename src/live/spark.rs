@@ -291,6 +291,14 @@ impl SparkConductor {
         posts
     }
 
+    /// Stops the running program.
+    pub fn cancel(&mut self) -> Vec<SparkPost> {
+        let mut posts = Vec::new();
+        let now = self.now();
+        self.post(DRIVER, ToSparkWorker::Command { now, cmd: ClusterCommand::Cancel }, &mut posts);
+        posts
+    }
+
     /// The user killed a node: its worker is terminated; peers see their connections reset.
     pub fn kill(&mut self, id: NodeId) {
         if !self.alive(id) {

@@ -88,6 +88,11 @@ impl LiveSpark {
         self.publish();
     }
 
+    pub fn cancel(&self) {
+        let posts = self.inner.borrow_mut().conductor.cancel();
+        deliver(&self.inner, posts);
+    }
+
     pub fn kill(&self, id: NodeId) {
         {
             let mut inner = self.inner.borrow_mut();

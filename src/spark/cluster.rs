@@ -103,6 +103,8 @@ impl SparkMsg {
 pub enum ClusterCommand {
     /// Run a driver program (the driver only). Replaces a finished one.
     Run { source: String, filename: String, fs: SimFs },
+    /// Stop the running program: its job is cancelled, the program ends with an error.
+    Cancel,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,7 +121,12 @@ pub enum ClusterEvent {
     Replayed { jobs: u32 },
     /// A job's stages as the DAG view draws them (sent right after `JobStart`).
     JobPlan { job: u32, stages: Vec<StagePlan> },
+    /// Files the program wrote (`saveAsTextFile`), when it ends: (path, size, first bytes).
+    Files(Vec<(String, u64, String)>),
 }
+
+/// How much of each written file the `Files` event carries.
+pub const FILE_PREVIEW_BYTES: usize = 2_000;
 
 /// One stage of a job's DAG: the RDDs it pipelines (oldest first) and the stages it reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +215,7 @@ impl Process for SparkNode {
     fn command(&mut self, _now: Millis, cmd: ClusterCommand, out: &mut Out) {
         match (self, cmd) {
             (SparkNode::Driver(d), ClusterCommand::Run { source, filename, fs }) => d.run(source, filename, fs, out),
+            (SparkNode::Driver(d), ClusterCommand::Cancel) => d.cancel(out),
             (SparkNode::Executor(_), _) => {}
         }
     }
@@ -274,11 +282,13 @@ impl DriverNode {
 
     /// Starts a program. The executors registered so far stay; everything else is new.
     fn run(&mut self, source: String, filename: String, fs: SimFs, out: &mut Out) {
-        let executors: Vec<(ExecutorId, u32)> = {
+        let (executors, next_tid) = {
             let e = self.engine.borrow();
-            e.scheduler.executors().into_iter().map(|x| (x, self.config.cores)).collect()
+            let x: Vec<(ExecutorId, u32)> = e.scheduler.executors().into_iter().map(|x| (x, self.config.cores)).collect();
+            (x, e.scheduler.next_task_id())
         };
         let mut engine = Engine::new_driver(fs);
+        engine.scheduler.continue_task_ids_from(next_tid);
         for (x, cores) in executors {
             engine.scheduler.add_executor(x, cores);
         }
@@ -322,9 +332,45 @@ impl DriverNode {
             Ok(()) => (true, String::new()),
             Err(e) => (false, it.format_error(&e)),
         };
+        self.finish(ok, stderr, out);
+    }
+
+    fn finish(&mut self, ok: bool, stderr: String, out: &mut Out) {
         self.phase = if ok { DriverPhase::Succeeded } else { DriverPhase::Failed };
         self.stderr = stderr.clone();
+        let e = self.engine.borrow();
+        let before = e.gate.as_ref().map(|g| g.fs_at_start.files.clone()).unwrap_or_default();
+        let written: Vec<(String, u64, String)> = e
+            .fs
+            .files
+            .iter()
+            .filter(|(path, data)| before.get(*path) != Some(*data))
+            .map(|(path, data)| {
+                let head = String::from_utf8_lossy(&data[..data.len().min(FILE_PREVIEW_BYTES)]).into_owned();
+                (path.clone(), data.len() as u64, head)
+            })
+            .collect();
+        drop(e);
+        if !written.is_empty() {
+            out.push(Effect::Event(ClusterEvent::Files(written)));
+        }
         out.push(Effect::Event(ClusterEvent::Finished { ok, stderr }));
+    }
+
+    /// The user stopped the program: the job it waits for is cancelled.
+    fn cancel(&mut self, out: &mut Out) {
+        if self.phase != DriverPhase::Running {
+            return;
+        }
+        let pending = self.engine.borrow_mut().gate.as_mut().and_then(|g| g.pending.take());
+        if let Some(p) = pending {
+            self.engine.borrow_mut().scheduler.cancel_job(p.job, "because the user stopped the program");
+        }
+        let (_, events) = self.engine.borrow_mut().scheduler.drain();
+        for ev in events {
+            out.push(Effect::Event(ClusterEvent::Listener(ev)));
+        }
+        self.finish(false, "KeyboardInterrupt: the program was cancelled\n".into(), out);
     }
 
     fn message(&mut self, from: NodeId, msg: SparkMsg, out: &mut Out) {

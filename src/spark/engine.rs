@@ -502,7 +502,10 @@ impl Engine {
     }
 
     /// An executor learns an RDD from the driver.
+    /// A plan arrives once per program: blocks cached under this id before (an earlier
+    /// program's RDD) are dropped.
     pub fn install(&mut self, info: RddInfo, plan: Plan) {
+        self.blocks.retain(|(r, _), _| *r != info.id);
         self.plans.insert(info.id, plan);
         self.scheduler.lineage.rdds.insert(info.id, info);
     }

@@ -179,6 +179,22 @@ impl Scheduler {
     }
 
     /// A one-line summary of the scheduler's state (for failure messages).
+    /// Task ids continue from `tid` (a driver's next program must not reuse the ids of tasks
+    /// still finishing on executors).
+    pub fn continue_task_ids_from(&mut self, tid: TaskId) {
+        self.next_tid = self.next_tid.max(tid);
+    }
+
+    pub fn next_task_id(&self) -> TaskId {
+        self.next_tid
+    }
+
+    /// `DAGScheduler.cancelJob`: the job ends with Spark's cancellation error; its running
+    /// tasks finish on their executors and are ignored.
+    pub fn cancel_job(&mut self, job: JobId, reason: &str) {
+        self.finish_job(job, Err(format!("Job {job} cancelled {reason}")));
+    }
+
     /// A stage's shape, for drawing the DAG: (final RDD, parent stages, partitions, whether it
     /// writes shuffle output).
     pub fn stage_shape(&self, stage: StageId) -> Option<(RddId, Vec<StageId>, u32, bool)> {

@@ -82,6 +82,10 @@ pub fn app() -> Html {
         let spark = spark.clone();
         Callback::from(move |src: String| spark.iter().for_each(|s| s.run(&src)))
     };
+    let on_cancel = {
+        let spark = spark.clone();
+        Callback::from(move |_| spark.iter().for_each(|s| s.cancel()))
+    };
     let show = |v: View| {
         let dispatch = state.dispatcher();
         Callback::from(move |_: MouseEvent| dispatch.dispatch(Action::Show(v)))
@@ -132,7 +136,7 @@ pub fn app() -> Html {
     };
     let spark_body = html! {
         <div class={classes!((state.view != View::Spark).then_some("hidden"))}>
-            <SparkPanel snapshot={state.spark.clone()} {on_run} on_kill={on_spark_kill} on_restart={on_spark_restart} />
+            <SparkPanel snapshot={state.spark.clone()} {on_run} {on_cancel} on_kill={on_spark_kill} on_restart={on_spark_restart} />
         </div>
     };
     let tab = |v: View, label: &str, key: &str| html! {

@@ -32,6 +32,8 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
 pub struct SparkPanelProps {
     pub snapshot: Option<Rc<SparkSnapshot>>,
     pub on_run: Callback<String>,
+    #[prop_or_default]
+    pub on_cancel: Callback<()>,
     pub on_kill: Callback<NodeId>,
     pub on_restart: Callback<NodeId>,
 }
@@ -78,12 +80,15 @@ pub fn spark_panel(props: &SparkPanelProps) -> Html {
                         }) }
                         <option disabled=true>{ "ZooKeeper counter (the seed's example) — needs the kazoo client, coming next" }</option>
                     </select>
-                    <button class="btn btn-accent" data-action="run-job" onclick={run} disabled={running || !driver_ready}>
-                        { if running { "Running…" } else { "▶ Run" } }
-                    </button>
+                    if running {
+                        <button class="btn btn-danger" data-action="cancel-job" onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "■ Cancel" }</button>
+                    } else {
+                        <button class="btn btn-accent" data-action="run-job" onclick={run} disabled={!driver_ready}>{ "▶ Run" }</button>
+                    }
                 </div>
                 <textarea class="job-editor" data-testid="job-editor" spellcheck="false" wrap="off" value={(*source).clone()} oninput={on_input} />
                 { output(snap.as_deref()) }
+                { files(snap.as_deref()) }
             </section>
             <section class="panel dag-panel">
                 { dag(snap.as_deref(), *picked, &on_pick) }
@@ -114,6 +119,25 @@ fn output(snap: Option<&SparkSnapshot>) -> Html {
                     <span class="stderr">{ s.jobs.stderr.clone() }</span>
                 }
             </pre>
+        </div>
+    }
+}
+
+/// What the program wrote to the simulated file system (`saveAsTextFile`).
+fn files(snap: Option<&SparkSnapshot>) -> Html {
+    let Some(s) = snap else { return html! {} };
+    if s.jobs.files.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="files" data-testid="job-files">
+            <h2>{ "Files written" }</h2>
+            { for s.jobs.files.iter().map(|(path, size, head)| html! {
+                <details>
+                    <summary><code>{ path.clone() }</code><span class="muted small">{ format!(" · {}", bytes(*size)) }</span></summary>
+                    <pre>{ head.clone() }{ if *size as usize > head.len() { "…" } else { "" } }</pre>
+                </details>
+            }) }
         </div>
     }
 }
