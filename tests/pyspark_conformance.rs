@@ -23,12 +23,9 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ("rdd_repr", "RDD ids and reprs"),
     ("sample", "RDD.sample not implemented"),
     ("save_text", "no os module (tempfile paths)"),
-    ("set_ops", "intersection/subtract not implemented"),
     ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
-    ("stages", "intersection/subtract not implemented"),
     ("task_error", "Py4JJavaError.java_exception"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
-    ("task_print", "sys.stdout/stderr"),
     ("textfile", "missing-file error as Py4JJavaError"),
     ("zip_index", "zipWithUniqueId not implemented"),
 ];

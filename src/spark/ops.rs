@@ -33,6 +33,14 @@ pub enum Create {
     List,
 }
 
+/// Which cogrouped keys survive: `all(groups)` (intersection) or `first and not second`
+/// (subtractByKey).
+#[derive(Clone, Copy, Debug)]
+pub enum Keep {
+    InEvery,
+    OnlyFirst,
+}
+
 #[derive(Clone, Debug)]
 pub enum Op {
     Map(usize),
@@ -98,8 +106,14 @@ pub enum Op {
     ToStr,
     /// countByValue's per-partition dict.
     CountByValue,
-    /// distinct's `(x, None)`.
+    /// distinct's and intersection's `(x, None)`.
     PairWithNone,
+    /// subtract's `(x, True)`.
+    PairWithTrue,
+    /// The filter after a two-way cogroup in intersection / subtractByKey.
+    KeepCogrouped(Keep),
+    /// subtractByKey's `flatMapValues(lambda x: x[0])` over `(k, (first, second))`.
+    FlatFirstGroup,
     /// repartition: `(bucket, x)` round-robin from `split % n`.
     RoundRobin {
         n: u32,
@@ -419,6 +433,29 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
             out.push(d);
         }
         Op::PairWithNone => out = data.into_iter().map(|x| Value::tuple(vec![x, Value::None])).collect(),
+        Op::PairWithTrue => out = data.into_iter().map(|x| Value::tuple(vec![x, Value::Bool(true)])).collect(),
+        Op::KeepCogrouped(keep) => {
+            for kv in data {
+                let (_, groups) = pair(it, &kv)?;
+                let sizes: Vec<usize> = it.collect(&groups)?.iter().map(group_len).collect();
+                let kept = match keep {
+                    Keep::InEvery => sizes.iter().all(|&n| n > 0),
+                    Keep::OnlyFirst => sizes[0] > 0 && sizes[1] == 0,
+                };
+                if kept {
+                    out.push(kv);
+                }
+            }
+        }
+        Op::FlatFirstGroup => {
+            for kv in data {
+                let (k, groups) = pair(it, &kv)?;
+                let first = it.collect(&groups)?.swap_remove(0);
+                for v in it.collect(&first)? {
+                    out.push(Value::tuple(vec![k.clone(), v]));
+                }
+            }
+        }
         Op::RoundRobin { n } => {
             for (i, x) in data.into_iter().enumerate() {
                 out.push(Value::tuple(vec![Value::Int(((split as usize + i) % *n as usize) as i64), x]));
@@ -485,6 +522,14 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
         }
     }
     Ok(out)
+}
+
+/// `len()` of a cogroup's `ResultIterable`.
+fn group_len(v: &Value) -> usize {
+    match v {
+        Value::Native(n) => n.as_any().downcast_ref::<super::pyspark::ResultIterable>().map_or(0, |r| r.0.len()),
+        _ => 0,
+    }
 }
 
 /// `operator.itemgetter(0)` as a builtin value, for sorting `(key, record)` pairs.

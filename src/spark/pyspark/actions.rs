@@ -254,7 +254,7 @@ pub fn action(
             me.ctx.engine.borrow_mut().fs.save_text(&path, &lines).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
             Value::None
         }
-        "intersection" | "subtract" | "sample" => {
+        "sample" => {
             return Err(PyErr::new(ExcType::NotImplementedError, format!("RDD.{name} is not supported yet")));
         }
         other => {

@@ -5,7 +5,7 @@
 use super::{arg, Ctx};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
-use crate::spark::ops::{Create, Merge, Op};
+use crate::spark::ops::{Create, Keep, Merge, Op};
 use crate::spark::slicing::{list_slices, range_slices};
 use crate::spark::RddId;
 use std::cell::Cell;
@@ -354,6 +354,7 @@ pub const METHODS: &[&str] = &[
     "lookup",
     "intersection",
     "subtract",
+    "subtractByKey",
     "sample",
     "is_cached",
     "id",
@@ -550,9 +551,9 @@ fn transform(
             let starts = if n > 1 {
                 let counts = me.pipe(|_| vec![Op::Count], vec![], false)?;
                 let id = counts.jrdd()?;
-                let parts = me.ctx.run_job(id, (0..n - 1).collect(), "collectAndServe")?;
+                let parts = me.ctx.run_job(id, (0..n).collect(), "collectAndServe")?;
                 let mut s = vec![0i64];
-                for p in parts {
+                for p in &parts[..parts.len() - 1] {
                     let c = p.first().and_then(|v| v.as_int()).unwrap_or(0);
                     s.push(s.last().copied().unwrap_or(0) + c);
                 }
@@ -579,18 +580,23 @@ fn transform(
                     rdds.push(as_rdd(a)?);
                 }
             }
-            let k = rdds.len();
-            let mut u: Option<Rc<PyRdd>> = None;
-            for (i, r) in rdds.iter().enumerate() {
-                let t = r.pipe(|_| vec![Op::Tag(i)], vec![], true)?;
-                u = Some(match u {
-                    None => t,
-                    Some(a) => union(&a, &t)?,
-                });
-            }
             let n = if name == "cogroup" { num(1) } else { None };
-            let g = u.expect("at least one rdd").group_by_key(n, None)?;
-            g.pipe(|_| vec![Op::Cogroup(k)], vec![], true)?
+            cogroup(&rdds, n)?
+        }
+        "intersection" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let a = me.pipe(|_| vec![Op::PairWithNone], vec![], false)?;
+            let b = o.pipe(|_| vec![Op::PairWithNone], vec![], false)?;
+            let g = cogroup(&[a, b], None)?;
+            g.pipe(|_| vec![Op::KeepCogrouped(Keep::InEvery), Op::Keys], vec![], false)?
+        }
+        "subtractByKey" => subtract_by_key(me, &as_rdd(&f1(args, kwargs, "other", name)?)?, num(1))?,
+        "subtract" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let a = me.pipe(|_| vec![Op::PairWithTrue], vec![], false)?;
+            let b = o.pipe(|_| vec![Op::PairWithTrue], vec![], false)?;
+            let s = subtract_by_key(&a, &b, num(1))?;
+            s.pipe(|_| vec![Op::Keys], vec![], false)?
         }
         "sortByKey" => {
             let asc = arg(args, kwargs, 0, "ascending").is_none_or(|v| v.truthy());
@@ -607,6 +613,28 @@ fn transform(
         _ => return Ok(None),
     };
     Ok(Some(rdd_value(r)))
+}
+
+/// `python_cogroup`: each input's values tagged with its index, one union, groupByKey, and a
+/// tuple of `ResultIterable`s per key.
+fn cogroup(rdds: &[Rc<PyRdd>], n: Option<u32>) -> PResult<Rc<PyRdd>> {
+    let k = rdds.len();
+    let mut u: Option<Rc<PyRdd>> = None;
+    for (i, r) in rdds.iter().enumerate() {
+        let t = r.pipe(|_| vec![Op::Tag(i)], vec![], true)?;
+        u = Some(match u {
+            None => t,
+            Some(a) => union(&a, &t)?,
+        });
+    }
+    let g = u.expect("at least one rdd").group_by_key(n, None)?;
+    g.pipe(|_| vec![Op::Cogroup(k)], vec![], true)
+}
+
+/// `subtractByKey`: cogroup, keep keys only `me` has, flatten `me`'s values.
+fn subtract_by_key(me: &Rc<PyRdd>, other: &Rc<PyRdd>, n: Option<u32>) -> PResult<Rc<PyRdd>> {
+    let g = cogroup(&[me.clone(), other.clone()], n)?;
+    g.pipe(|_| vec![Op::KeepCogrouped(Keep::OnlyFirst), Op::FlatFirstGroup], vec![], true)
 }
 
 /// `sortByKey`: count, sample the keys (two jobs), range-partition by the sampled bounds,
