@@ -21,7 +21,6 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ("pair_agg", "type() of a ResultIterable native"),
     ("partitioning", "repartition's XORShiftRandom start position"),
     ("rdd_repr", "RDD ids and reprs"),
-    ("sample", "RDD.sample not implemented"),
     ("save_text", "no os module (tempfile paths)"),
     ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
     ("task_error", "Py4JJavaError.java_exception"),

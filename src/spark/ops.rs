@@ -68,10 +68,10 @@ pub enum Op {
         n: u32,
         func: Option<usize>,
     },
-    /// RDDSampler without replacement.
+    /// `RDDSampler` / `RDDRangeSampler`: the partition's own seeded draw.
     Sample {
-        fraction: f64,
-        seed: u64,
+        draw: super::pyspark::sampling::Draw,
+        seed: i64,
     },
     /// sortByKey's `sortPartition`.
     SortPartition {
@@ -320,20 +320,7 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
                 out.push(Value::tuple(vec![Value::Int(bucket), kv]));
             }
         }
-        Op::Sample { fraction, seed } => {
-            if *fraction >= 1.0 {
-                return Ok(data);
-            }
-            let mut rng = crate::py::modules::Random::new(seed ^ split as u64);
-            for _ in 0..10 {
-                rng.randbelow(2);
-            }
-            for x in data {
-                if rng.random() <= *fraction {
-                    out.push(x);
-                }
-            }
-        }
+        Op::Sample { draw, seed } => out = super::pyspark::sampling::sample_partition(data, split, *draw, *seed),
         Op::SortPartition { ascending, key } => {
             let keyf = key.map(|k| funcs[k].clone());
             let mut keyed = vec![];

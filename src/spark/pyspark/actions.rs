@@ -254,9 +254,8 @@ pub fn action(
             me.ctx.engine.borrow_mut().fs.save_text(&path, &lines).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
             Value::None
         }
-        "sample" => {
-            return Err(PyErr::new(ExcType::NotImplementedError, format!("RDD.{name} is not supported yet")));
-        }
+        "takeSample" => super::sampling::take_sample(me, args, kwargs, it)?,
+        "randomSplit" => super::sampling::random_split(me, args, kwargs, it)?,
         other => {
             return Err(PyErr::new(
                 ExcType::AttributeError,

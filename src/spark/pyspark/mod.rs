@@ -9,6 +9,7 @@
 
 mod actions;
 mod rdd;
+pub mod sampling;
 
 pub use rdd::PyRdd;
 

@@ -5,6 +5,7 @@
 use super::{arg, Ctx};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
+use super::sampling::Draw;
 use crate::spark::ops::{Create, Keep, Merge, Op};
 use crate::spark::slicing::{list_slices, range_slices};
 use crate::spark::RddId;
@@ -356,6 +357,8 @@ pub const METHODS: &[&str] = &[
     "subtract",
     "subtractByKey",
     "sample",
+    "takeSample",
+    "randomSplit",
     "is_cached",
     "id",
 ];
@@ -598,6 +601,7 @@ fn transform(
             let s = subtract_by_key(&a, &b, num(1))?;
             s.pipe(|_| vec![Op::Keys], vec![], false)?
         }
+        "sample" => super::sampling::sample(me, args, kwargs, it)?,
         "sortByKey" => {
             let asc = arg(args, kwargs, 0, "ascending").is_none_or(|v| v.truthy());
             let key = arg(args, kwargs, 2, "keyfunc");
@@ -663,7 +667,7 @@ fn sort_by_key(
         return Ok(me.clone());
     }
     let fraction = ((n as f64 * 20.0) / size.max(1) as f64).min(1.0);
-    let sample = me.pipe(|_| vec![Op::Sample { fraction, seed: 1 }, Op::Keys], vec![], false)?;
+    let sample = me.pipe(|_| vec![Op::Sample { draw: Draw::Bernoulli { fraction }, seed: 1 }, Op::Keys], vec![], false)?;
     let mut samples = super::actions::collect(&sample, it)?;
     if let Some(k) = &key {
         let mut keyed = vec![];
