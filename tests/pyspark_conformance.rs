@@ -26,7 +26,6 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ("task_error", "Py4JJavaError.java_exception"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
     ("textfile", "missing-file error as Py4JJavaError"),
-    ("zip_index", "zipWithUniqueId not implemented"),
 ];
 
 fn host(dir: &Path) -> Host {

@@ -102,6 +102,12 @@ pub enum Op {
     },
     /// zipWithIndex: `(x, starts[split] + i)`.
     ZipWithIndex(Vec<i64>),
+    /// zipWithUniqueId over n partitions: `(x, i * n + split)`.
+    ZipWithUniqueId(u32),
+    /// `_reserialize(BatchedSerializer(n))`: records as lists of up to n.
+    Batch(usize),
+    /// `PairDeserializer`: each `(keys batch, values batch)` into `(k, v)` records.
+    UnpackPairBatches,
     /// saveAsTextFile: `str(x)`.
     ToStr,
     /// countByValue's per-partition dict.
@@ -405,6 +411,13 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
                 out.push(Value::tuple(vec![x, Value::Int(starts[split as usize] + i as i64)]));
             }
         }
+        Op::ZipWithUniqueId(n) => {
+            for (i, x) in data.into_iter().enumerate() {
+                out.push(Value::tuple(vec![x, Value::Int(i as i64 * *n as i64 + split as i64)]));
+            }
+        }
+        Op::Batch(n) => out = data.chunks(*n).map(|c| Value::list(c.to_vec())).collect(),
+        Op::UnpackPairBatches => out = unpack_pair_batches(it, data)?,
         Op::ToStr => {
             for x in data {
                 out.push(Value::str(&it.to_str(&x)?));
@@ -507,6 +520,27 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
                 out.push(Value::tuple(vec![Value::Int(p as i64), kv]));
             }
         }
+    }
+    Ok(out)
+}
+
+/// `PairDeserializer`: batches of different lengths are PySpark's ValueError.
+pub fn unpack_pair_batches(it: &mut Interpreter, data: Vec<Value>) -> PResult<Vec<Value>> {
+    let mut out = vec![];
+    for kv in data {
+        let (ks, vs) = pair(it, &kv)?;
+        let (ks, vs) = (it.collect(&ks)?, it.collect(&vs)?);
+        if ks.len() != vs.len() {
+            return Err(crate::py::PyErr::new(
+                crate::py::ExcType::ValueError,
+                format!(
+                    "Can not deserialize PairRDD with different number of items in batches: ({}, {})",
+                    ks.len(),
+                    vs.len()
+                ),
+            ));
+        }
+        out.extend(ks.into_iter().zip(vs).map(|(k, v)| Value::tuple(vec![k, v])));
     }
     Ok(out)
 }

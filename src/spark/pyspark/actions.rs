@@ -14,6 +14,13 @@ pub fn collect(me: &Rc<PyRdd>, _it: &mut Interpreter) -> PResult<Vec<Value>> {
 }
 
 fn collect_parts(me: &Rc<PyRdd>, partitions: Option<Vec<u32>>, method: &str) -> PResult<Vec<Vec<Value>>> {
+    if me.deserializes_only() {
+        // The pair deserializer runs where the batches arrive: here, on the driver.
+        let n = me.ctx.engine.borrow().num_partitions(me.prev);
+        let parts = me.ctx.run_job(me.prev, partitions.unwrap_or_else(|| (0..n).collect()), method)?;
+        let mut driver = Interpreter::new();
+        return parts.into_iter().map(|p| crate::spark::ops::unpack_pair_batches(&mut driver, p)).collect();
+    }
     let id = me.jrdd()?;
     let n = me.ctx.engine.borrow().num_partitions(id);
     me.ctx.run_job(id, partitions.unwrap_or_else(|| (0..n).collect()), method)

@@ -56,7 +56,12 @@ impl PyRdd {
     }
 
     fn pipelined(&self) -> bool {
-        !self.ops.is_empty()
+        !self.ops.is_empty() && !self.deserializes_only()
+    }
+
+    /// A JVM RDD read through PySpark's pair deserializer (`zip`), with nothing pipelined yet.
+    pub fn deserializes_only(&self) -> bool {
+        matches!(self.ops.as_slice(), [Op::UnpackPairBatches])
     }
 
     pub fn num_partitions(&self) -> u32 {
@@ -323,6 +328,7 @@ pub const METHODS: &[&str] = &[
     "repartition",
     "cartesian",
     "zip",
+    "zipWithUniqueId",
     "zipWithIndex",
     "join",
     "leftOuterJoin",
@@ -534,20 +540,10 @@ fn transform(
             drop(e);
             PyRdd::plain(&me.ctx, id, None)
         }
-        "zip" => {
-            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
-            let (a, b) = (me.jrdd()?, o.jrdd()?);
-            let mut e = me.ctx.engine.borrow_mut();
-            let n = e.num_partitions(a);
-            if n != e.num_partitions(b) {
-                return Err(PyErr::new(
-                    ExcType::ValueError,
-                    "Can only zip with RDD which has the same number of partitions",
-                ));
-            }
-            let id = e.add_rdd("ZippedPartitionsRDD2", n, &[a, b], Plan::Zip { a, b });
-            drop(e);
-            PyRdd::plain(&me.ctx, id, None)
+        "zip" => zip(me, &as_rdd(&f1(args, kwargs, "other", name)?)?)?,
+        "zipWithUniqueId" => {
+            let n = me.num_partitions();
+            me.pipe(|_| vec![Op::ZipWithUniqueId(n)], vec![], false)?
         }
         "zipWithIndex" => {
             let n = me.num_partitions();
@@ -618,6 +614,34 @@ fn transform(
     };
     Ok(Some(rdd_value(r)))
 }
+
+/// `zip`: both sides re-batched (`_reserialize` to 100-record batches), the JVM zips the
+/// batches, and the pair deserializer turns each `(batch, batch)` into records: on the driver
+/// for a plain `collect`, in the worker under further operators.
+fn zip(me: &Rc<PyRdd>, other: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
+    if me.num_partitions() != other.num_partitions() {
+        return Err(PyErr::new(ExcType::ValueError, "Can only zip with RDD which has the same number of partitions"));
+    }
+    let a = me.pipe(|_| vec![Op::Batch(ZIP_BATCH)], vec![], true)?.jrdd()?;
+    let b = other.pipe(|_| vec![Op::Batch(ZIP_BATCH)], vec![], true)?.jrdd()?;
+    let mut e = me.ctx.engine.borrow_mut();
+    let n = e.num_partitions(a);
+    let id = e.add_rdd("ZippedPartitionsRDD2", n, &[a, b], Plan::Zip { a, b });
+    drop(e);
+    Ok(Rc::new(PyRdd {
+        ctx: me.ctx.clone(),
+        prev: id,
+        ops: vec![Op::UnpackPairBatches],
+        funcs: vec![],
+        jrdd: Cell::new(None),
+        partitioner: None,
+        cached: Cell::new(false),
+    }))
+}
+
+/// The batch size `zip` re-serializes both sides to when their batch sizes differ or are
+/// automatic (PySpark's default for `parallelize(range)` and every `PipelinedRDD`).
+const ZIP_BATCH: usize = 100;
 
 /// `python_cogroup`: each input's values tagged with its index, one union, groupByKey, and a
 /// tuple of `ResultIterable`s per key.
