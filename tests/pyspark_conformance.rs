@@ -10,7 +10,6 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 /// Fixtures not passing yet, with the reason.
 const ALLOWLIST: &[(&str, &str)] = &[
     ("accumulators", "sc.accumulator not implemented"),
-    ("actions", "RDD.stats and friends not implemented"),
     ("broadcast", "sc.broadcast not implemented"),
     ("cache_persist", "StorageLevel not implemented"),
     ("closures", "no threading module (Lock) in the job language"),

@@ -90,8 +90,18 @@ pub enum Op {
     },
     /// `[sum(partition)]`.
     Sum,
-    /// `[StatCounter(partition)]` as `(n, mu)`.
+    /// `[StatCounter(partition)]` as `(n, mu, m2, max, min)`.
     Stats,
+    /// histogram's filter of `None` and NaN.
+    DropNoneNan,
+    /// histogram's `map(lambda x: (x, x)).reduce(minmax)` per partition: nothing if empty.
+    MinMax,
+    /// histogram's per-partition counters over the bucket bounds in slot `bounds`.
+    Histogram {
+        bounds: usize,
+        inc: usize,
+        even: bool,
+    },
     Foreach(usize),
     ForeachPartition(usize),
     /// `[sorted(partition, key)[:n]]` (takeOrdered / top).
@@ -373,23 +383,31 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
             out.push(acc);
         }
         Op::Stats => {
-            let (mut n, mut mu) = (0i64, 0f64);
+            let mut m = super::pyspark::stats::Moments::default();
             for x in data {
-                let v = match x {
-                    Value::Int(i) => i as f64,
-                    Value::Float(f) => f,
-                    Value::Bool(b) => b as i64 as f64,
-                    other => {
-                        return Err(crate::py::PyErr::new(
-                            crate::py::ExcType::TypeError,
-                            format!("unsupported operand type(s) for -: '{}' and 'float'", other.type_name()),
-                        ))
-                    }
-                };
-                n += 1;
-                mu += (v - mu) / n as f64;
+                m.push(it, x)?;
             }
-            out.push(Value::tuple(vec![Value::Int(n), Value::Float(mu)]));
+            out.push(m.to_value());
+        }
+        Op::DropNoneNan => {
+            out = data.into_iter().filter(|x| !x.is_none() && !matches!(x, Value::Float(f) if f.is_nan())).collect()
+        }
+        Op::MinMax => {
+            let mut mm: Option<(Value, Value)> = None;
+            for x in data {
+                mm = Some(match mm {
+                    None => (x.clone(), x),
+                    Some((lo, hi)) => (
+                        merge(it, funcs, &Merge::Min, lo, x.clone())?,
+                        merge(it, funcs, &Merge::Max, hi, x)?,
+                    ),
+                });
+            }
+            out.extend(mm.map(|(lo, hi)| Value::tuple(vec![lo, hi])));
+        }
+        Op::Histogram { bounds, inc, even } => {
+            let bounds = it.collect(&funcs[*bounds])?;
+            out.push(super::pyspark::stats::histogram_partition(it, data, &bounds, &funcs[*inc], *even)?);
         }
         Op::Foreach(f) => {
             for x in data {

@@ -27,7 +27,7 @@ fn collect_parts(me: &Rc<PyRdd>, partitions: Option<Vec<u32>>, method: &str) -> 
 }
 
 /// One job over `op` pipelined onto `me`.
-fn run_op(me: &Rc<PyRdd>, ops: Vec<Op>, funcs: Vec<Value>) -> PResult<Vec<Value>> {
+pub(super) fn run_op(me: &Rc<PyRdd>, ops: Vec<Op>, funcs: Vec<Value>) -> PResult<Vec<Value>> {
     let shift = funcs.len();
     let r = me.pipe(move |b| ops.into_iter().map(|o| shift_op(o, b, shift)).collect(), funcs, false)?;
     Ok(collect_parts(&r, None, "collectAndServe")?.into_iter().flatten().collect())
@@ -178,29 +178,10 @@ pub fn action(
             reduce_driver(it, vals, &m, &[])?
                 .ok_or_else(|| PyErr::new(ExcType::ValueError, "Can not reduce() empty RDD"))?
         }
-        "mean" => {
-            let parts = run_op(me, vec![Op::Stats], vec![])?;
-            let (mut n, mut mu) = (0i64, 0f64);
-            for p in parts {
-                let Value::Tuple(t) = p else { continue };
-                let (on, omu) = (t[0].as_int().unwrap_or(0), if let Value::Float(f) = t[1] { f } else { 0.0 });
-                if n == 0 {
-                    (n, mu) = (on, omu);
-                } else if on != 0 {
-                    let delta = omu - mu;
-                    let total = (n + on) as f64;
-                    mu = if on * 10 < n {
-                        mu + delta * on as f64 / total
-                    } else if n * 10 < on {
-                        omu - delta * n as f64 / total
-                    } else {
-                        (mu * n as f64 + omu * on as f64) / total
-                    };
-                    n += on;
-                }
-            }
-            Value::Float(if n == 0 { f64::NAN } else { mu })
+        "mean" | "stats" | "variance" | "stdev" | "sampleVariance" | "sampleStdev" => {
+            super::stats::numeric_action(me, name, it)?
         }
+        "histogram" => super::stats::histogram(me, need(0, "buckets")?, it)?,
         "countByKey" => {
             let keys = me.pipe(|_| vec![Op::Keys, Op::CountByValue], vec![], false)?;
             merge_counts(&keys, it)?
@@ -275,7 +256,8 @@ pub fn action(
 /// countByKey / countByValue: per-partition dicts merged on the driver in partition order.
 fn merge_counts(r: &Rc<PyRdd>, it: &mut Interpreter) -> PResult<Value> {
     let parts = collect_parts(r, None, "collectAndServe")?;
-    let total = Value::dict(Default::default());
+    let int = Value::Type(crate::py::value::TypeKind::Int);
+    let total = crate::py::modules::m_defaultdict(it, vec![int], vec![])?;
     for d in parts.into_iter().flatten() {
         for (k, v) in it.mapping_items(&d)? {
             let c = if it.contains(&total, &k)? { it.get_item(&total, &k)? } else { Value::Int(0) };

@@ -10,6 +10,7 @@
 mod actions;
 mod rdd;
 pub mod sampling;
+pub mod stats;
 
 pub use rdd::PyRdd;
 
