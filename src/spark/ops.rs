@@ -43,6 +43,9 @@ pub enum Keep {
 
 #[derive(Clone, Debug)]
 pub enum Op {
+    /// A function that passes its partition through (`parallelize(range)`'s generator, whose
+    /// ranges our `ParallelCollectionRDD` already yields).
+    Pass,
     Map(usize),
     Filter(usize),
     FlatMap(usize),
@@ -195,6 +198,7 @@ pub fn apply_ops(
 fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: &[Value]) -> PResult<Vec<Value>> {
     let mut out = Vec::new();
     match op {
+        Op::Pass => out = data,
         Op::Map(f) => {
             for x in data {
                 out.push(call(it, funcs, *f, vec![x])?);

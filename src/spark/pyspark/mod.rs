@@ -131,6 +131,9 @@ impl NativeObject for ResultIterable {
     fn pickle(&self) -> crate::py::Pickle {
         crate::py::Pickle::Unpicklable("ResultIterable".into())
     }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.resultiterable")
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
@@ -339,6 +342,9 @@ impl NativeObject for SparkContext {
     }
     fn pickle(&self) -> crate::py::Pickle {
         crate::py::Pickle::Unpicklable(CONTEXT_ON_WORKER.into())
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.core.context")
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -255,18 +255,19 @@ pub fn context_method(
 }
 
 fn parallelize(ctx: &Rc<Ctx>, c: Value, n: u32, it: &mut Interpreter) -> PResult<Value> {
-    let plan = if let Value::Range(r) = &c {
+    if let Value::Range(r) = &c {
         let size = r.len().max(0) as usize;
-        Plan::Range(
-            range_slices(r.start, size, r.step, n)
-                .into_iter()
-                .map(|(a, b, s)| if size == 0 { (0, 0, 1) } else { (a, b, s) })
-                .collect(),
-        )
-    } else {
-        let items: Vec<Value> = it.collect(&c)?.iter().map(super::copy_value).collect();
-        Plan::Parallel(list_slices(items.len(), n).into_iter().map(|r| items[r].to_vec()).collect())
-    };
+        if size > 0 {
+            // `parallelize([], n).mapPartitionsWithIndex(f)`, f yielding each slice's range:
+            // our ParallelCollectionRDD yields the slices itself, so f is a pass-through.
+            let plan = Plan::Range(range_slices(r.start, size, r.step, n));
+            let id = ctx.engine.borrow_mut().add_rdd("ParallelCollectionRDD", n, &[], plan);
+            let empty = PyRdd::plain(ctx, id, None);
+            return Ok(rdd_value(empty.pipe(|_| vec![Op::Pass], vec![], false)?));
+        }
+    }
+    let items: Vec<Value> = it.collect(&c)?.iter().map(super::copy_value).collect();
+    let plan = Plan::Parallel(list_slices(items.len(), n).into_iter().map(|r| items[r].to_vec()).collect());
     let id = ctx.engine.borrow_mut().add_rdd("ParallelCollectionRDD", n, &[], plan);
     Ok(rdd_value(PyRdd::plain(ctx, id, None)))
 }
@@ -408,6 +409,9 @@ impl NativeObject for PyRdd {
     }
     fn pickle(&self) -> crate::py::Pickle {
         crate::py::Pickle::Unpicklable("RDD".into())
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.core.rdd")
     }
     fn repr(&self) -> String {
         format!("PythonRDD[{}] at RDD at PythonRDD.scala:53", self.jrdd.get().unwrap_or(self.prev))
