@@ -11,12 +11,10 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 const ALLOWLIST: &[(&str, &str)] = &[
     ("accumulators", "sc.accumulator not implemented"),
     ("broadcast", "sc.broadcast not implemented"),
-    ("cache_persist", "StorageLevel not implemented"),
     ("closures", "no threading module (Lock) in the job language"),
     ("closures_kazoo", "kazoo.client not registered"),
     ("counter", "sc.accumulator not implemented"),
     ("partitioning", "repartition's XORShiftRandom start position"),
-    ("rdd_repr", "RDD ids and reprs"),
     ("save_text", "no os module (tempfile paths)"),
     ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
     ("task_error", "Py4JJavaError.java_exception"),

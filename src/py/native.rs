@@ -92,6 +92,11 @@ pub trait NativeObject: Any {
         format!("<{} object>", self.type_name())
     }
 
+    /// `str(obj)` when it differs from the repr (`StorageLevel`'s description).
+    fn str(&self) -> Option<String> {
+        None
+    }
+
     /// The module of the object's class, for `type(obj)`'s repr (`None`: just the name).
     fn class_module(&self) -> Option<&str> {
         None

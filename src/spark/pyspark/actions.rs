@@ -21,7 +21,7 @@ fn collect_parts(me: &Rc<PyRdd>, partitions: Option<Vec<u32>>, method: &str) -> 
         let mut driver = Interpreter::new();
         return parts.into_iter().map(|p| crate::spark::ops::unpack_pair_batches(&mut driver, p)).collect();
     }
-    let id = me.jrdd()?;
+    let id = me.ctx.synced(|| me.jrdd())?;
     let n = me.ctx.engine.borrow().num_partitions(id);
     me.ctx.run_job(id, partitions.unwrap_or_else(|| (0..n).collect()), method)
 }
@@ -113,6 +113,12 @@ pub fn action(
     Ok(match name {
         "getNumPartitions" => Value::Int(me.num_partitions() as i64),
         "id" => Value::Int(me.jrdd()? as i64),
+        "name" => me.ctx.jvm_rdd(me.jrdd()?).name.map_or(Value::None, |n| Value::str(&n)),
+        "toDebugString" => {
+            let text = me.ctx.debug_string(me.jrdd()?);
+            Value::Bytes(Rc::new(text.into_bytes()))
+        }
+        "getStorageLevel" => super::jvm::level_value(me.ctx.jvm_rdd(me.jrdd()?).level),
         "collect" => Value::list(collect(me, it)?),
         "count" => Value::Int(count(me)?),
         "take" => {

@@ -8,6 +8,7 @@
 //! ```
 
 mod actions;
+pub mod jvm;
 mod rdd;
 pub mod sampling;
 pub mod stats;
@@ -44,6 +45,12 @@ pub struct Ctx {
     pub conf: Vec<(String, String)>,
     pub default_parallelism: u32,
     pub stopped: Cell<bool>,
+    /// The JVM side's view of each RDD (class, creation site, name, storage level).
+    pub jvm: RefCell<std::collections::BTreeMap<super::RddId, jvm::JvmRdd>>,
+    /// `<method> at <file>:<line>` of the RDD method the program is in, for call sites.
+    pub call_site: RefCell<Option<String>>,
+    /// Nesting of `SCCallSiteSync` blocks.
+    pub sync_depth: Cell<u32>,
 }
 
 impl Ctx {
@@ -54,6 +61,32 @@ impl Ctx {
             .find(|(k, _)| k == "spark.default.parallelism")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(own)
+    }
+
+    /// Adds a JVM RDD of Spark class `class`, created at `site`.
+    pub fn add_rdd(
+        &self,
+        class: &str,
+        site: String,
+        partitions: u32,
+        narrow: &[super::RddId],
+        plan: super::engine::Plan,
+    ) -> super::RddId {
+        let id = self.engine.borrow_mut().add_rdd(class, partitions, narrow, plan);
+        self.record(id, class, site);
+        id
+    }
+
+    /// A `ShuffledRDD` over `parent` (made by the JVM's `partitionBy`).
+    pub fn add_shuffled(&self, parent: super::RddId, partitions: u32) -> super::RddId {
+        let id = self.engine.borrow_mut().add_shuffled(parent, partitions);
+        self.record(id, "ShuffledRDD", jvm::native_site("partitionBy"));
+        id
+    }
+
+    fn record(&self, id: super::RddId, class: &str, site: String) {
+        let r = jvm::JvmRdd { class: class.to_string(), site, name: None, level: jvm::Level::NONE };
+        self.jvm.borrow_mut().insert(id, r);
     }
 
     /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises.
@@ -303,6 +336,9 @@ fn new_context(
         conf,
         default_parallelism,
         stopped: Cell::new(false),
+        jvm: RefCell::new(Default::default()),
+        call_site: RefCell::new(None),
+        sync_depth: Cell::new(0),
     });
     *state.engine.borrow_mut() = Some(ctx.clone());
     Ok(Value::Native(Rc::new(SparkContext { ctx })))
@@ -358,6 +394,7 @@ pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
     for name in ["SparkConf", "SparkContext"] {
         m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));
     }
+    m.set("StorageLevel", Value::Native(Rc::new(jvm::StorageLevel(None))));
     interp.register_module(Rc::new(m));
     state
 }

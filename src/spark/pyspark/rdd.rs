@@ -2,7 +2,7 @@
 //! functions pipeline into one `PythonRDD`; key aggregations are combineLocally → partitionBy
 //! (portable_hash % n) → mergeCombiners; joins are tag, union, groupByKey, dispatch.
 
-use super::{arg, Ctx};
+use super::{arg, jvm, Ctx};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
 use super::sampling::Draw;
@@ -77,10 +77,9 @@ impl PyRdd {
         for f in &self.funcs {
             shipped.push(crate::py::ship(f)?);
         }
-        let mut e = self.ctx.engine.borrow_mut();
-        let n = e.num_partitions(self.prev);
-        let id =
-            e.add_rdd("PythonRDD", n, &[self.prev], Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped });
+        let n = self.ctx.engine.borrow().num_partitions(self.prev);
+        let plan = Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped };
+        let id = self.ctx.add_rdd("PythonRDD", self.ctx.site_or(jvm::PYTHON_RDD_SITE), n, &[self.prev], plan);
         self.jrdd.set(Some(id));
         Ok(id)
     }
@@ -124,14 +123,16 @@ impl PyRdd {
     }
 
     fn shuffle_keyed(&self, keyed: &Rc<PyRdd>, n: u32, partitioner: Option<Partitioner>) -> PResult<Rc<PyRdd>> {
-        let k = keyed.jrdd()?;
-        let mut e = self.ctx.engine.borrow_mut();
-        let maps = e.num_partitions(k);
-        let pairwise = e.add_rdd("PairwiseRDD", maps, &[k], Plan::Identity(k));
-        let shuffled = e.add_shuffled(pairwise, n);
-        let values = e.add_rdd("MapPartitionsRDD", n, &[shuffled], Plan::Identity(shuffled));
-        drop(e);
-        Ok(PyRdd::plain(&self.ctx, values, partitioner))
+        let ctx = &self.ctx;
+        let pairwise = ctx.synced(|| -> PResult<RddId> {
+            let k = keyed.jrdd()?;
+            let maps = ctx.engine.borrow().num_partitions(k);
+            Ok(ctx.add_rdd("PairwiseRDD", ctx.site_or(&jvm::native_site("partitionBy")), maps, &[k], Plan::Identity(k)))
+        })?;
+        let shuffled = ctx.add_shuffled(pairwise, n);
+        let values =
+            ctx.add_rdd("MapPartitionsRDD", jvm::SHUFFLE_VALUES_SITE.into(), n, &[shuffled], Plan::Identity(shuffled));
+        Ok(PyRdd::plain(ctx, values, partitioner))
     }
 
     /// `combineByKey` with PySpark's three steps.
@@ -217,20 +218,23 @@ pub fn context_method(
             parallelize(ctx, r, n, it)
         }
         "emptyRDD" => {
-            let id = ctx.engine.borrow_mut().add_rdd("EmptyRDD", 0, &[], Plan::Empty);
+            let id = ctx.add_rdd("EmptyRDD", jvm::native_site("emptyRDD"), 0, &[], Plan::Empty);
             Ok(rdd_value(PyRdd::plain(ctx, id, None)))
         }
         "textFile" => {
             let path = need(&args, &kwargs, 0, "name", "textFile")?;
             let path = it.to_str(&path)?;
             let min = int_arg(arg(&args, &kwargs, 1, "minPartitions")).unwrap_or(ctx.default_parallelism.min(2));
-            let mut e = ctx.engine.borrow_mut();
+            let e = ctx.engine.borrow();
             let files = e.fs.input_files(&path).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
             let splits = e.fs.splits(&files, min);
-            let n = splits.len() as u32;
-            let hadoop = e.add_rdd(&path, n, &[], Plan::Text(splits));
-            let lines = e.add_rdd(&path, n, &[hadoop], Plan::Identity(hadoop));
             drop(e);
+            let n = splits.len() as u32;
+            let site = jvm::native_site("textFile");
+            let hadoop = ctx.add_rdd("HadoopRDD", site.clone(), n, &[], Plan::Text(splits));
+            let lines = ctx.add_rdd("MapPartitionsRDD", site, n, &[hadoop], Plan::Identity(hadoop));
+            ctx.set_jvm_name(hadoop, Some(path.clone()));
+            ctx.set_jvm_name(lines, Some(path));
             Ok(rdd_value(PyRdd::plain(ctx, lines, None)))
         }
         "union" => {
@@ -261,14 +265,14 @@ fn parallelize(ctx: &Rc<Ctx>, c: Value, n: u32, it: &mut Interpreter) -> PResult
             // `parallelize([], n).mapPartitionsWithIndex(f)`, f yielding each slice's range:
             // our ParallelCollectionRDD yields the slices itself, so f is a pass-through.
             let plan = Plan::Range(range_slices(r.start, size, r.step, n));
-            let id = ctx.engine.borrow_mut().add_rdd("ParallelCollectionRDD", n, &[], plan);
+            let id = ctx.add_rdd("ParallelCollectionRDD", jvm::PARALLELIZE_SITE.into(), n, &[], plan);
             let empty = PyRdd::plain(ctx, id, None);
             return Ok(rdd_value(empty.pipe(|_| vec![Op::Pass], vec![], false)?));
         }
     }
     let items: Vec<Value> = it.collect(&c)?.iter().map(super::copy_value).collect();
     let plan = Plan::Parallel(list_slices(items.len(), n).into_iter().map(|r| items[r].to_vec()).collect());
-    let id = ctx.engine.borrow_mut().add_rdd("ParallelCollectionRDD", n, &[], plan);
+    let id = ctx.add_rdd("ParallelCollectionRDD", jvm::PARALLELIZE_SITE.into(), n, &[], plan);
     Ok(rdd_value(PyRdd::plain(ctx, id, None)))
 }
 
@@ -287,16 +291,15 @@ pub fn as_rdd(v: &Value) -> PResult<Rc<PyRdd>> {
 /// `rdd.union(other)`: UnionRDD, or PartitionerAwareUnionRDD when both share a partitioner.
 pub fn union(a: &Rc<PyRdd>, b: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
     let (ja, jb) = (a.jrdd()?, b.jrdd()?);
-    let mut e = a.ctx.engine.borrow_mut();
-    let (na, nb) = (e.num_partitions(ja), e.num_partitions(jb));
+    let (na, nb) = (a.ctx.engine.borrow().num_partitions(ja), a.ctx.engine.borrow().num_partitions(jb));
+    let site = jvm::native_site("union");
     if a.partitioner.is_some() && a.partitioner == b.partitioner && na == nb {
-        let id = e.add_rdd("PartitionerAwareUnionRDD", na, &[ja, jb], Plan::AwareUnion(vec![ja, jb]));
-        drop(e);
+        let plan = Plan::AwareUnion(vec![ja, jb]);
+        let id = a.ctx.add_rdd("PartitionerAwareUnionRDD", site, na, &[ja, jb], plan);
         return Ok(PyRdd::plain(&a.ctx, id, a.partitioner.clone()));
     }
     let parts = (0..na).map(|p| (ja, p)).chain((0..nb).map(|p| (jb, p))).collect();
-    let id = e.add_rdd("UnionRDD", na + nb, &[ja, jb], Plan::Union(parts));
-    drop(e);
+    let id = a.ctx.add_rdd("UnionRDD", site, na + nb, &[ja, jb], Plan::Union(parts));
     Ok(PyRdd::plain(&a.ctx, id, None))
 }
 
@@ -373,6 +376,10 @@ pub const METHODS: &[&str] = &[
     "takeSample",
     "randomSplit",
     "is_cached",
+    "name",
+    "setName",
+    "toDebugString",
+    "getStorageLevel",
     "id",
 ];
 
@@ -402,10 +409,19 @@ impl NativeObject for PyRdd {
         it: &mut Interpreter,
     ) -> PResult<Value> {
         let me = as_rdd(&Value::Native(this.clone()))?;
-        match transform(&me, name, &args, &kwargs, it)? {
-            Some(v) => Ok(v),
-            None => super::actions::action(&me, name, &args, &kwargs, it),
+        let outermost = self.ctx.call_site.borrow().is_none();
+        if outermost {
+            *self.ctx.call_site.borrow_mut() = Some(format!("{name} at {}:{}", it.filename, it.line));
         }
+        let r = match transform(&me, name, &args, &kwargs, it) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => super::actions::action(&me, name, &args, &kwargs, it),
+            Err(e) => Err(e),
+        };
+        if outermost {
+            *self.ctx.call_site.borrow_mut() = None;
+        }
+        r
     }
     fn pickle(&self) -> crate::py::Pickle {
         crate::py::Pickle::Unpicklable("RDD".into())
@@ -413,8 +429,9 @@ impl NativeObject for PyRdd {
     fn class_module(&self) -> Option<&str> {
         Some("pyspark.core.rdd")
     }
+    /// The JVM RDD's `toString`; like PySpark, this creates a pipelined RDD's `PythonRDD`.
     fn repr(&self) -> String {
-        format!("PythonRDD[{}] at RDD at PythonRDD.scala:53", self.jrdd.get().unwrap_or(self.prev))
+        self.ctx.jvm_string(self.jrdd().unwrap_or(self.prev))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -508,16 +525,27 @@ fn transform(
         }
         "union" => union(me, &as_rdd(&f1(args, kwargs, "other", name)?)?)?,
         "cache" | "persist" => {
+            let level = match arg(args, kwargs, 0, "storageLevel").filter(|_| name == "persist") {
+                Some(v) => jvm::level_of(&v)
+                    .ok_or_else(|| PyErr::new(ExcType::TypeError, "persist() expects a StorageLevel"))?,
+                None => jvm::Level::MEMORY_ONLY,
+            };
             let id = me.jrdd()?;
             me.cached.set(true);
+            me.ctx.set_level(id, level);
             me.ctx.engine.borrow_mut().set_cached(id, true);
             me.clone()
         }
         "unpersist" => {
-            if let Some(id) = me.jrdd.get() {
-                me.ctx.engine.borrow_mut().set_cached(id, false);
-            }
+            let id = me.jrdd()?;
+            me.ctx.set_level(id, jvm::Level::NONE);
+            me.ctx.engine.borrow_mut().set_cached(id, false);
             me.cached.set(false);
+            me.clone()
+        }
+        "setName" => {
+            let n = it.to_str(&f1(args, kwargs, "name", name)?)?;
+            me.ctx.set_jvm_name(me.jrdd()?, Some(n));
             me.clone()
         }
         "coalesce" | "repartition" => {
@@ -532,8 +560,9 @@ fn transform(
                 let m = n.min(parents.max(1));
                 let groups: Vec<Vec<u32>> =
                     (0..m).map(|i| (i * parents / m..(i + 1) * parents / m).collect()).collect();
-                let id = me.ctx.engine.borrow_mut().add_rdd(
+                let id = me.ctx.add_rdd(
                     "CoalescedRDD",
+                    jvm::native_site("coalesce"),
                     if parents == 0 { 0 } else { m },
                     &[j],
                     Plan::Coalesce { parent: j, groups },
@@ -544,10 +573,9 @@ fn transform(
         "cartesian" => {
             let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
             let (a, b) = (me.jrdd()?, o.jrdd()?);
-            let mut e = me.ctx.engine.borrow_mut();
-            let (na, nb) = (e.num_partitions(a), e.num_partitions(b));
-            let id = e.add_rdd("CartesianRDD", na * nb, &[a, b], Plan::Cartesian { a, b, nb });
-            drop(e);
+            let (na, nb) = (me.ctx.engine.borrow().num_partitions(a), me.ctx.engine.borrow().num_partitions(b));
+            let site = jvm::native_site("cartesian");
+            let id = me.ctx.add_rdd("CartesianRDD", site, na * nb, &[a, b], Plan::Cartesian { a, b, nb });
             PyRdd::plain(&me.ctx, id, None)
         }
         "zip" => zip(me, &as_rdd(&f1(args, kwargs, "other", name)?)?)?,
@@ -634,10 +662,8 @@ fn zip(me: &Rc<PyRdd>, other: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
     }
     let a = me.pipe(|_| vec![Op::Batch(ZIP_BATCH)], vec![], true)?.jrdd()?;
     let b = other.pipe(|_| vec![Op::Batch(ZIP_BATCH)], vec![], true)?.jrdd()?;
-    let mut e = me.ctx.engine.borrow_mut();
-    let n = e.num_partitions(a);
-    let id = e.add_rdd("ZippedPartitionsRDD2", n, &[a, b], Plan::Zip { a, b });
-    drop(e);
+    let n = me.ctx.engine.borrow().num_partitions(a);
+    let id = me.ctx.add_rdd("ZippedPartitionsRDD2", jvm::native_site("zip"), n, &[a, b], Plan::Zip { a, b });
     Ok(Rc::new(PyRdd {
         ctx: me.ctx.clone(),
         prev: id,
