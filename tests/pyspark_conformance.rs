@@ -9,11 +9,9 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 
 /// Fixtures not passing yet, with the reason.
 const ALLOWLIST: &[(&str, &str)] = &[
-    ("accumulators", "sc.accumulator not implemented"),
     ("broadcast", "sc.broadcast not implemented"),
     ("closures", "no threading module (Lock) in the job language"),
     ("closures_kazoo", "kazoo.client not registered"),
-    ("counter", "sc.accumulator not implemented"),
     ("partitioning", "repartition's XORShiftRandom start position"),
     ("save_text", "no os module (tempfile paths)"),
     ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),

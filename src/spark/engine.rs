@@ -90,6 +90,8 @@ pub struct Engine {
     pub events: Vec<SparkEvent>,
     pub jobs: Vec<JobRecord>,
     pub cores: u32,
+    /// Accumulator updates: the running task's copies and the driver's merged values.
+    pub accumulators: std::rc::Rc<super::accumulators::Accumulators>,
 }
 
 impl Engine {
@@ -114,6 +116,7 @@ impl Engine {
             events: Vec::new(),
             jobs: Vec::new(),
             cores,
+            accumulators: Default::default(),
         };
         e.drain_events();
         e
@@ -187,9 +190,14 @@ impl Engine {
                     self.scheduler.task_finished(spec.tid, TaskOutcome::Failed { error: "job cancelled".into() });
                     continue;
                 }
-                match self.run_task(&spec) {
+                let outcome = self.run_task(&spec);
+                let updates = self.accumulators.take_task_updates();
+                match outcome {
                     Ok(value) => {
                         let accepted = self.scheduler.task_finished(spec.tid, TaskOutcome::Success);
+                        if accepted {
+                            self.accumulators.merge(updates);
+                        }
                         if let (true, TaskKind::Result { output, .. }, Some(v)) = (accepted, &spec.kind, value) {
                             results[*output as usize] = Some(v);
                         }

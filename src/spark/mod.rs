@@ -2,6 +2,7 @@
 //! (`lineage.rs`) and the driver's DAG + task scheduler (`scheduler.rs`). Computing
 //! partitions, executors and the PySpark API come next (issue 4).
 
+pub mod accumulators;
 pub mod engine;
 pub mod fs;
 pub mod hash;

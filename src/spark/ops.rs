@@ -189,10 +189,64 @@ pub fn apply_ops(
     ops: &[Op],
     funcs: &[Value],
 ) -> PResult<Vec<Value>> {
+    if let Some((Op::TakeUpTo(n), before)) = ops.split_last() {
+        return take_lazily(it, split, data, before, *n, funcs);
+    }
     for op in ops {
         data = apply_op(it, split, data, op, funcs)?;
     }
     Ok(data)
+}
+
+/// Whether `op` handles each record on its own, so Python's lazy iterator chain would call
+/// it only for the records a consumer pulls.
+fn per_record(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Pass
+            | Op::Map(_)
+            | Op::Filter(_)
+            | Op::FlatMap(_)
+            | Op::MapValues(_)
+            | Op::FlatMapValues(_)
+            | Op::KeyBy(_)
+            | Op::Keys
+            | Op::Values
+            | Op::PairWithNone
+            | Op::PairWithTrue
+            | Op::Tag(_)
+            | Op::ToStr
+    )
+}
+
+/// `take`'s `takeUpToNumLeft` pulls `n` records through the chain: the per-record operators
+/// at its end run only until `n` records come out (an accumulator in a `map` before `take(2)`
+/// counts 2), the operators before them over the whole partition.
+fn take_lazily(
+    it: &mut Interpreter,
+    split: u32,
+    mut data: Vec<Value>,
+    ops: &[Op],
+    n: usize,
+    funcs: &[Value],
+) -> PResult<Vec<Value>> {
+    let lazy_from = ops.iter().rposition(|op| !per_record(op)).map_or(0, |i| i + 1);
+    for op in &ops[..lazy_from] {
+        data = apply_op(it, split, data, op, funcs)?;
+    }
+    let mut out = Vec::new();
+    for x in data {
+        if out.len() >= n {
+            break;
+        }
+        let mut ys = vec![x];
+        for op in &ops[lazy_from..] {
+            ys = apply_op(it, split, ys, op, funcs)?;
+        }
+        out.extend(ys);
+    }
+    out.truncate(n);
+    Ok(out)
 }
 
 fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: &[Value]) -> PResult<Vec<Value>> {

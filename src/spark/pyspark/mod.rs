@@ -7,6 +7,7 @@
 //! rdd.collect() ─▶ jrdd(): functions shipped (PicklingError here) ─▶ Engine::run_job
 //! ```
 
+mod accumulators;
 mod actions;
 pub mod jvm;
 mod rdd;
@@ -97,24 +98,35 @@ impl Ctx {
 }
 
 fn py4j_error(method: &str, f: &JobFailure) -> PyErr {
+    let msg = format!(
+        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: org.apache.spark.SparkException: {}",
+        f.message
+    );
+    let inst: Rc<Instance> = new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
+    PyErr::from_instance(inst)
+}
+
+/// An exception class defined outside the builtins (`py4j.protocol.Py4JJavaError`).
+fn exception_class(name: &str, module: &str, base: ExcType) -> Rc<Class> {
     let class = Rc::new(Class {
-        name: crate::py::ir::s("Py4JJavaError"),
-        module: Some(crate::py::ir::s("py4j.protocol")),
-        bases: vec![exc_class(ExcType::Exception)],
+        name: crate::py::ir::s(name),
+        module: Some(crate::py::ir::s(module)),
+        bases: vec![exc_class(base)],
         mro: RefCell::new(vec![]),
         ns: RefCell::new(Default::default()),
         is_exception: true,
         id: crate::py::value::next_id(),
     });
     let mut mro = vec![class.clone()];
-    mro.extend(exc_class(ExcType::Exception).mro.borrow().iter().cloned());
+    mro.extend(exc_class(base).mro.borrow().iter().cloned());
     *class.mro.borrow_mut() = mro;
-    let msg = format!(
-        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: org.apache.spark.SparkException: {}",
-        f.message
-    );
-    let inst: Rc<Instance> = new_exception(class, vec![Value::str(&msg)]);
-    PyErr::from_instance(inst)
+    class
+}
+
+/// One of `pyspark.errors`' exceptions (`PySparkRuntimeError` derives from `RuntimeError`).
+pub fn pyspark_exception(name: &str, base: ExcType, message: &str) -> PyErr {
+    let class = exception_class(name, "pyspark.errors.exceptions.base", base);
+    PyErr::from_instance(new_exception(class, vec![Value::str(message)]))
 }
 
 /// A copy of driver data as the executor sees it after pickling: containers are new objects.
@@ -328,7 +340,8 @@ fn new_context(
     // default conf means the host's cores.
     let default_parallelism =
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
-    let engine = Engine::new(cores, state.host.fs.clone());
+    let mut engine = Engine::new(cores, state.host.fs.clone());
+    accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
     let ctx = Rc::new(Ctx {
         engine: RefCell::new(engine),
         master: if master == "local[*]" { format!("local[{cores}]") } else { master },
@@ -362,7 +375,9 @@ impl NativeObject for SparkContext {
             "master" => NativeAttr::Value(Value::str(&self.ctx.master)),
             "appName" => NativeAttr::Value(Value::str(&self.ctx.app_name)),
             "version" => NativeAttr::Value(Value::str("4.0.5")),
-            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" => NativeAttr::Method,
+            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator" => {
+                NativeAttr::Method
+            }
             _ => NativeAttr::Missing,
         })
     }

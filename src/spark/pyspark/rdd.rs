@@ -254,6 +254,11 @@ pub fn context_method(
             Ok(Value::None)
         }
         "setLogLevel" => Ok(Value::None),
+        "accumulator" => {
+            let value = need(&args, &kwargs, 0, "value", name)?;
+            let param = arg(&args, &kwargs, 1, "accum_param").filter(|p| !p.is_none());
+            super::accumulators::new_accumulator(ctx, value, param, it)
+        }
         _ => unreachable!("listed method {name}"),
     }
 }
