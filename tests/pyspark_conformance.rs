@@ -15,7 +15,6 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ("partitioning", "repartition's XORShiftRandom start position"),
     ("save_text", "no os module (tempfile paths)"),
     ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
-    ("task_error", "Py4JJavaError.java_exception"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
     ("textfile", "missing-file error as Py4JJavaError"),
 ];

@@ -268,3 +268,56 @@ fn trim_bar(prefix: &str) -> String {
         _ => prefix.to_string(),
     }
 }
+
+/// A JVM object as py4j hands it to Python: here only a `Py4JJavaError`'s `java_exception`
+/// (its class and message) or that object's `getClass()`.
+pub struct JavaObject {
+    pub class: String,
+    pub message: Option<String>,
+    /// `getClass()`'s result: a `java.lang.Class` naming `class`.
+    pub is_class: bool,
+}
+
+impl NativeObject for JavaObject {
+    fn type_name(&self) -> &str {
+        "JavaObject"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        let methods: &[&str] =
+            if self.is_class { &["getName", "getSimpleName", "toString"] } else { &["getClass", "getMessage", "toString"] };
+        Ok(if methods.contains(&name) { NativeAttr::Method } else { NativeAttr::Missing })
+    }
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        _args: Vec<Value>,
+        _kwargs: Vec<(Str, Value)>,
+        _it: &mut Interpreter,
+    ) -> PResult<Value> {
+        let simple = self.class.rsplit('.').next().unwrap_or(&self.class);
+        Ok(match name {
+            "getName" => Value::str(&self.class),
+            "getSimpleName" => Value::str(simple),
+            "getClass" => Value::Native(Rc::new(JavaObject { class: self.class.clone(), message: None, is_class: true })),
+            "getMessage" => self.message.as_deref().map_or(Value::None, Value::str),
+            _ => Value::str(&self.repr_text()),
+        })
+    }
+    fn repr(&self) -> String {
+        self.repr_text()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl JavaObject {
+    fn repr_text(&self) -> String {
+        match (&self.message, self.is_class) {
+            (_, true) => format!("class {}", self.class),
+            (Some(m), false) => format!("{}: {m}", self.class),
+            (None, false) => self.class.clone(),
+        }
+    }
+}

@@ -102,7 +102,14 @@ fn py4j_error(method: &str, f: &JobFailure) -> PyErr {
         "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: org.apache.spark.SparkException: {}",
         f.message
     );
-    let inst: Rc<Instance> = new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
+    let inst: Rc<Instance> =
+        new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
+    let java = jvm::JavaObject {
+        class: "org.apache.spark.SparkException".into(),
+        message: Some(f.message.clone()),
+        is_class: false,
+    };
+    inst.dict.borrow_mut().insert(crate::py::ir::s("java_exception"), Value::Native(Rc::new(java)));
     PyErr::from_instance(inst)
 }
 
