@@ -16,7 +16,6 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ("save_text", "no os module (tempfile paths)"),
     ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
-    ("textfile", "missing-file error as Py4JJavaError"),
 ];
 
 fn host(dir: &Path) -> Host {

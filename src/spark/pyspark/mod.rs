@@ -16,7 +16,7 @@ pub mod stats;
 
 pub use rdd::PyRdd;
 
-use super::engine::{Engine, JobFailure};
+use super::engine::Engine;
 use super::fs::SimFs;
 use crate::py::error::{exc_class, new_exception};
 use crate::py::value::{Class, Instance};
@@ -52,6 +52,8 @@ pub struct Ctx {
     pub call_site: RefCell<Option<String>>,
     /// Nesting of `SCCallSiteSync` blocks.
     pub sync_depth: Cell<u32>,
+    /// `textFile` RDDs over paths that do not exist, with Hadoop's error.
+    pub missing_inputs: RefCell<std::collections::BTreeMap<super::RddId, String>>,
 }
 
 impl Ctx {
@@ -90,25 +92,45 @@ impl Ctx {
         self.jvm.borrow_mut().insert(id, r);
     }
 
-    /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises.
+    /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises. An input path
+    /// that does not exist fails the call before any job is submitted, as Hadoop's
+    /// `getSplits` does when Spark computes the partitions.
     pub fn run_job(&self, rdd: super::RddId, partitions: Vec<u32>, method: &str) -> PResult<Vec<Vec<Value>>> {
+        if let Some(message) = self.missing_input(rdd) {
+            return Err(py4j_error(method, "org.apache.hadoop.mapred.InvalidInputException", &message));
+        }
         let r = self.engine.borrow_mut().run_job(rdd, partitions);
-        r.map_err(|f| py4j_error(method, &f))
+        r.map_err(|f| py4j_error(method, "org.apache.spark.SparkException", &f.message))
+    }
+
+    /// The error of a `textFile` input that `rdd` reads and that does not exist.
+    fn missing_input(&self, rdd: super::RddId) -> Option<String> {
+        let missing = self.missing_inputs.borrow();
+        if missing.is_empty() {
+            return None;
+        }
+        let e = self.engine.borrow();
+        let mut stack = vec![rdd];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(r) = stack.pop() {
+            if let Some(m) = missing.get(&r) {
+                return Some(m.clone());
+            }
+            if seen.insert(r) {
+                stack.extend(e.scheduler.lineage.get(r).deps.iter().map(|d| d.parent()));
+            }
+        }
+        None
     }
 }
 
-fn py4j_error(method: &str, f: &JobFailure) -> PyErr {
+fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr {
     let msg = format!(
-        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: org.apache.spark.SparkException: {}",
-        f.message
+        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: {java_class}: {message}"
     );
     let inst: Rc<Instance> =
         new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
-    let java = jvm::JavaObject {
-        class: "org.apache.spark.SparkException".into(),
-        message: Some(f.message.clone()),
-        is_class: false,
-    };
+    let java = jvm::JavaObject { class: java_class.into(), message: Some(message.into()), is_class: false };
     inst.dict.borrow_mut().insert(crate::py::ir::s("java_exception"), Value::Native(Rc::new(java)));
     PyErr::from_instance(inst)
 }
@@ -359,6 +381,7 @@ fn new_context(
         jvm: RefCell::new(Default::default()),
         call_site: RefCell::new(None),
         sync_depth: Cell::new(0),
+        missing_inputs: RefCell::new(Default::default()),
     });
     *state.engine.borrow_mut() = Some(ctx.clone());
     Ok(Value::Native(Rc::new(SparkContext { ctx })))

@@ -226,12 +226,17 @@ pub fn context_method(
             let path = it.to_str(&path)?;
             let min = int_arg(arg(&args, &kwargs, 1, "minPartitions")).unwrap_or(ctx.default_parallelism.min(2));
             let e = ctx.engine.borrow();
-            let files = e.fs.input_files(&path).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
-            let splits = e.fs.splits(&files, min);
+            let (splits, missing) = match e.fs.input_files(&path) {
+                Ok(files) => (e.fs.splits(&files, min), None),
+                Err(m) => (vec![], Some(m)),
+            };
             drop(e);
             let n = splits.len() as u32;
             let site = jvm::native_site("textFile");
             let hadoop = ctx.add_rdd("HadoopRDD", site.clone(), n, &[], Plan::Text(splits));
+            if let Some(m) = missing {
+                ctx.missing_inputs.borrow_mut().insert(hadoop, m);
+            }
             let lines = ctx.add_rdd("MapPartitionsRDD", site, n, &[hadoop], Plan::Identity(hadoop));
             ctx.set_jvm_name(hadoop, Some(path.clone()));
             ctx.set_jvm_name(lines, Some(path));
