@@ -12,9 +12,7 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ("broadcast", "sc.broadcast not implemented"),
     ("closures", "no threading module (Lock) in the job language"),
     ("closures_kazoo", "kazoo.client not registered"),
-    ("partitioning", "repartition's XORShiftRandom start position"),
     ("save_text", "no os module (tempfile paths)"),
-    ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
 ];
 

@@ -1570,6 +1570,7 @@ impl Interpreter {
                 self.seq_eq(&x, &y)
             }
             (Value::Tuple(x), Value::Tuple(y)) => self.seq_eq(&x.clone(), &y.clone()),
+            (Value::Native(x), Value::Native(y)) => Ok(x.native_eq(&**y).unwrap_or_else(|| structural_eq(a, b))),
             _ => Ok(structural_eq(a, b)),
         }
     }

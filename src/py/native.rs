@@ -92,6 +92,11 @@ pub trait NativeObject: Any {
         format!("<{} object>", self.type_name())
     }
 
+    /// `obj == other` for natives with value equality (`None`: identity).
+    fn native_eq(&self, _other: &dyn NativeObject) -> Option<bool> {
+        None
+    }
+
     /// `str(obj)` when it differs from the repr (`StorageLevel`'s description).
     fn str(&self) -> Option<String> {
         None

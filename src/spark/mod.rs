@@ -9,6 +9,7 @@ pub mod hash;
 pub mod lineage;
 pub mod ops;
 pub mod pyspark;
+pub mod random;
 pub mod scheduler;
 pub mod slicing;
 

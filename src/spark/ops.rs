@@ -133,7 +133,8 @@ pub enum Op {
     KeepCogrouped(Keep),
     /// subtractByKey's `flatMapValues(lambda x: x[0])` over `(k, (first, second))`.
     FlatFirstGroup,
-    /// repartition: `(bucket, x)` round-robin from `split % n`.
+    /// `coalesce(n, shuffle=True)`: PySpark re-batches the records by 10 and the JVM deals the
+    /// batches round-robin to buckets from partition `split`'s `XORShiftRandom` start.
     RoundRobin {
         n: u32,
     },
@@ -151,6 +152,10 @@ pub enum Op {
         key: Option<usize>,
     },
 }
+
+/// The batch size PySpark's `coalesce(shuffle=True)` re-serializes to before the JVM deals
+/// batches out: `min(10, batchSize or 1024)`.
+const REPARTITION_BATCH: usize = 10;
 
 fn call(it: &mut Interpreter, funcs: &[Value], f: usize, args: Vec<Value>) -> PResult<Value> {
     it.call(&funcs[f], args, vec![])
@@ -533,8 +538,10 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
             }
         }
         Op::RoundRobin { n } => {
-            for (i, x) in data.into_iter().enumerate() {
-                out.push(Value::tuple(vec![Value::Int(((split as usize + i) % *n as usize) as i64), x]));
+            let start = super::random::XorShiftRandom::new(split as i64).next_int(*n as i32) as i64;
+            for (b, batch) in data.chunks(REPARTITION_BATCH).enumerate() {
+                let bucket = (start + b as i64 + 1).rem_euclid(*n as i64);
+                out.extend(batch.iter().map(|x| Value::tuple(vec![Value::Int(bucket), x.clone()])));
             }
         }
         Op::Tag(i) => {

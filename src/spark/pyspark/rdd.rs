@@ -177,6 +177,29 @@ fn shift_create(c: Create, b: usize) -> Create {
     }
 }
 
+/// `pyspark.Partitioner`, as `rdd.partitioner` shows it.
+impl NativeObject for Partitioner {
+    fn type_name(&self) -> &str {
+        "Partitioner"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "numPartitions" => NativeAttr::Value(Value::Int(self.n as i64)),
+            "partitionFunc" => NativeAttr::Value(self.func.clone().unwrap_or(Value::None)),
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn native_eq(&self, other: &dyn NativeObject) -> Option<bool> {
+        Some(other.as_any().downcast_ref::<Partitioner>().is_some_and(|o| o == self))
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.core.rdd")
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 pub fn rdd_value(r: Rc<PyRdd>) -> Value {
     Value::Native(r)
 }
@@ -404,6 +427,10 @@ impl NativeObject for PyRdd {
     fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
         if name == "is_cached" {
             return Ok(NativeAttr::Value(Value::Bool(self.cached.get())));
+        }
+        if name == "partitioner" {
+            let p = self.partitioner.clone().map_or(Value::None, |p| Value::Native(Rc::new(p)));
+            return Ok(NativeAttr::Value(p));
         }
         if name == "context" {
             return Ok(NativeAttr::Value(Value::Native(Rc::new(super::SparkContext { ctx: self.ctx.clone() }))));
