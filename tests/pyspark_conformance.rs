@@ -10,7 +10,6 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 /// Fixtures not passing yet, with the reason.
 const ALLOWLIST: &[(&str, &str)] = &[
     ("broadcast", "sc.broadcast not implemented"),
-    ("closures", "no threading module (Lock) in the job language"),
     ("closures_kazoo", "kazoo.client not registered"),
     ("save_text", "no os module (tempfile paths)"),
     ("task_error_uncaught", "Java stack trace in the traceback"),

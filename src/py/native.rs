@@ -32,6 +32,9 @@ pub enum Pickle {
     /// Cannot be shipped; the string is the type pickle complains about, which for an object
     /// holding a lock is `_thread.lock`, not the object's own type.
     Unpicklable(String),
+    /// Pickling the object raises this exception (`"<Type>: <message>"`), as `SparkContext`'s
+    /// and `RDD`'s `__getnewargs__` do.
+    Raises(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -422,7 +422,7 @@ impl NativeObject for SparkContext {
         rdd::context_method(&self.ctx, name, args, kwargs, it)
     }
     fn pickle(&self) -> crate::py::Pickle {
-        crate::py::Pickle::Unpicklable(CONTEXT_ON_WORKER.into())
+        crate::py::Pickle::Raises(CONTEXT_ON_WORKER.into())
     }
     fn class_module(&self) -> Option<&str> {
         Some("pyspark.core.context")

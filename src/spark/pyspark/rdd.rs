@@ -336,6 +336,9 @@ pub fn union(a: &Rc<PyRdd>, b: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
     Ok(PyRdd::plain(&a.ctx, id, None))
 }
 
+/// `RDD.__getnewargs__`'s error (PySpark's message, its line breaks and trailing spaces).
+const RDD_ON_WORKER: &str = "PySparkRuntimeError: [RDD_TRANSFORM_ONLY_VALID_ON_DRIVER] It appears that you are attempting to broadcast an RDD or reference an RDD from an \naction or transformation. RDD transformations and actions can only be invoked by the \ndriver, not inside of other transformations; for example, \nrdd1.map(lambda x: rdd2.values.count() * x) is invalid because the values \ntransformation and count action cannot be performed inside of the rdd1.map \ntransformation. For more information, see SPARK-5063.";
+
 pub const METHODS: &[&str] = &[
     "map",
     "flatMap",
@@ -461,7 +464,7 @@ impl NativeObject for PyRdd {
         r
     }
     fn pickle(&self) -> crate::py::Pickle {
-        crate::py::Pickle::Unpicklable("RDD".into())
+        crate::py::Pickle::Raises(RDD_ON_WORKER.into())
     }
     fn class_module(&self) -> Option<&str> {
         Some("pyspark.core.rdd")
