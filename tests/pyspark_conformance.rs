@@ -9,28 +9,10 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 
 /// Fixtures not passing yet, with the reason.
 const ALLOWLIST: &[(&str, &str)] = &[
-    ("accumulators", "sc.accumulator not implemented"),
-    ("actions", "RDD.stats and friends not implemented"),
     ("broadcast", "sc.broadcast not implemented"),
-    ("cache_persist", "StorageLevel not implemented"),
-    ("closures", "no threading module (Lock) in the job language"),
     ("closures_kazoo", "kazoo.client not registered"),
-    ("counter", "sc.accumulator not implemented"),
-    ("joins", "type() of a ResultIterable native"),
-    ("no_such_method", "AttributeError text for natives"),
-    ("pair_agg", "type() of a ResultIterable native"),
-    ("partitioning", "repartition's XORShiftRandom start position"),
-    ("rdd_repr", "RDD ids and reprs"),
-    ("sample", "RDD.sample not implemented"),
     ("save_text", "no os module (tempfile paths)"),
-    ("set_ops", "intersection/subtract not implemented"),
-    ("shuffle_order_localmode", "repartition's XORShiftRandom start position"),
-    ("stages", "intersection/subtract not implemented"),
-    ("task_error", "Py4JJavaError.java_exception"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
-    ("task_print", "sys.stdout/stderr"),
-    ("textfile", "missing-file error as Py4JJavaError"),
-    ("zip_index", "zipWithUniqueId not implemented"),
 ];
 
 fn host(dir: &Path) -> Host {

@@ -83,6 +83,9 @@ pub fn type_of(v: &Value) -> Value {
             DictKind::DefaultDict => defaultdict_class(),
             DictKind::Plain => Value::Type(TypeKind::Dict),
         },
+        Value::Native(n) if n.type_name() != "type" => {
+            Value::Native(Rc::new(super::native::NativeType::of(&**n)))
+        }
         other => Value::Type(other.type_kind()),
     }
 }

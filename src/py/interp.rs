@@ -54,6 +54,9 @@ pub struct Interpreter {
     /// Virtual time in seconds: `time.sleep` advances it, `time.time` reads it.
     pub virtual_time_s: f64,
     pub(crate) rng: super::modules::Random,
+    /// The line of the statement running in the innermost frame: natives read it to name
+    /// their caller's site (PySpark's call sites, `reduceByKey at job.py:10`).
+    pub line: u32,
 }
 
 pub(crate) enum Flow {
@@ -93,6 +96,7 @@ impl Interpreter {
             handling: vec![],
             virtual_time_s: 0.0,
             rng: super::modules::Random::new(0),
+            line: 0,
         }
     }
 
@@ -210,13 +214,22 @@ impl Interpreter {
     // ----- statements -----
 
     pub(crate) fn exec_block(&mut self, body: &[Stmt], f: &mut Frame) -> PResult<Flow> {
+        let outer_line = self.line;
         for st in body {
+            self.line = st.loc.line;
             match self.exec_stmt(st, f) {
                 Ok(Flow::Normal) => {}
-                Ok(other) => return Ok(other),
-                Err(e) => return Err(e.locate(&f.func, st.loc)),
+                Ok(other) => {
+                    self.line = outer_line;
+                    return Ok(other);
+                }
+                Err(e) => {
+                    self.line = outer_line;
+                    return Err(e.locate(&f.func, st.loc));
+                }
             }
         }
+        self.line = outer_line;
         Ok(Flow::Normal)
     }
 
@@ -1557,6 +1570,7 @@ impl Interpreter {
                 self.seq_eq(&x, &y)
             }
             (Value::Tuple(x), Value::Tuple(y)) => self.seq_eq(&x.clone(), &y.clone()),
+            (Value::Native(x), Value::Native(y)) => Ok(x.native_eq(&**y).unwrap_or_else(|| structural_eq(a, b))),
             _ => Ok(structural_eq(a, b)),
         }
     }
@@ -1975,6 +1989,10 @@ impl Interpreter {
                 }
                 self.repr(v)
             }
+            Value::Native(n) => match n.str() {
+                Some(s) => Ok(s),
+                None => self.repr(v),
+            },
             _ => self.repr(v),
         }
     }

@@ -41,7 +41,8 @@
 //! `hash`, `iter`, `next`, `getattr`/`setattr`/`hasattr`, `repr`, `chr`/`ord`, `hex`/`oct`/
 //! `bin`, `format`, the type constructors and the builtin exception classes. Modules: `math`,
 //! `operator`, `functools` (`reduce`, `partial`), `itertools`, `collections` (`Counter`,
-//! `defaultdict`), `random` (CPython's Mersenne Twister), `time` (virtual), `string`, `sys`, `json`.
+//! `defaultdict`), `random` (CPython's Mersenne Twister), `time` (virtual), `string`, `sys`, `json`,
+//! `threading` (`Lock`/`RLock` that never block: one thread).
 //!
 //! # Differences from CPython (documented, deliberate)
 //!

@@ -106,6 +106,10 @@ pub fn stdlib_module(name: &str) -> Option<Rc<Module>> {
             m.set("stdout", Value::Native(Rc::new(StdStream { err: false })));
             m.set("stderr", Value::Native(Rc::new(StdStream { err: true })));
         }
+        "threading" => {
+            add("Lock", threading_lock);
+            add("RLock", threading_lock);
+        }
         _ => return None,
     }
     Some(Rc::new(m))
@@ -496,6 +500,83 @@ fn operator_itemgetter(_it: &mut Interpreter, args: Args, _kw: Kwargs) -> PResul
 
 fn operator_attrgetter(_it: &mut Interpreter, args: Args, _kw: Kwargs) -> PResult<Value> {
     Ok(Value::Native(Rc::new(Getter { items: args, attr: true })))
+}
+
+// ----- threading (one thread: locks that never block, and refuse to be pickled) -----
+
+fn threading_lock(_it: &mut Interpreter, args: Args, _kw: Kwargs) -> PResult<Value> {
+    let name = CURRENT_BUILTIN.with(|c| c.borrow().clone());
+    arity(&name, &args, 0, 0)?;
+    Ok(Value::Native(Rc::new(Lock { reentrant: name == "RLock", held: std::cell::Cell::new(0) })))
+}
+
+/// `threading.Lock()` / `RLock()`: CPython's `_thread.lock` / `_thread.RLock`. The job
+/// language runs one thread, so acquiring a held plain lock would deadlock: it returns False
+/// when `blocking=False` and raises otherwise.
+pub struct Lock {
+    reentrant: bool,
+    held: std::cell::Cell<u32>,
+}
+
+impl NativeObject for Lock {
+    fn type_name(&self) -> &str {
+        if self.reentrant {
+            "RLock"
+        } else {
+            "lock"
+        }
+    }
+
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "acquire" | "release" | "__enter__" | "__exit__" => NativeAttr::Method,
+            "locked" if !self.reentrant => NativeAttr::Method,
+            _ => NativeAttr::Missing,
+        })
+    }
+
+    fn call_method(&self, _this: &Rc<dyn NativeObject>, name: &str, args: Args, kw: Kwargs, _it: &mut Interpreter) -> PResult<Value> {
+        let held = self.held.get();
+        match name {
+            "acquire" | "__enter__" => {
+                if held > 0 && !self.reentrant {
+                    let blocking = args.first().cloned().or_else(|| super::builtins::kwarg(&kw, "blocking"));
+                    if blocking.is_some_and(|b| !b.truthy()) {
+                        return Ok(Value::Bool(false));
+                    }
+                    return Err(PyErr::new(ExcType::RuntimeError, "deadlock: acquiring a held lock with one thread"));
+                }
+                self.held.set(held + 1);
+                Ok(Value::Bool(true))
+            }
+            "release" | "__exit__" => {
+                if held == 0 {
+                    let msg = if self.reentrant { "cannot release un-acquired lock" } else { "release unlocked lock" };
+                    return Err(PyErr::new(ExcType::RuntimeError, msg));
+                }
+                self.held.set(held - 1);
+                Ok(if name == "__exit__" { Value::Bool(false) } else { Value::None })
+            }
+            _ => Ok(Value::Bool(held > 0)),
+        }
+    }
+
+    fn repr(&self) -> String {
+        let state = if self.held.get() > 0 { "locked" } else { "unlocked" };
+        format!("<{state} _thread.{} object at 0x7f0000000000>", self.type_name())
+    }
+
+    fn pickle(&self) -> super::native::Pickle {
+        super::native::Pickle::Unpicklable(format!("_thread.{}", self.type_name()))
+    }
+
+    fn class_module(&self) -> Option<&str> {
+        Some("_thread")
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// `sys.stdout` / `sys.stderr`: `write` goes to the interpreter's buffers.

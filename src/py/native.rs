@@ -32,6 +32,9 @@ pub enum Pickle {
     /// Cannot be shipped; the string is the type pickle complains about, which for an object
     /// holding a lock is `_thread.lock`, not the object's own type.
     Unpicklable(String),
+    /// Pickling the object raises this exception (`"<Type>: <message>"`), as `SparkContext`'s
+    /// and `RDD`'s `__getnewargs__` do.
+    Raises(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,6 +95,21 @@ pub trait NativeObject: Any {
         format!("<{} object>", self.type_name())
     }
 
+    /// `obj == other` for natives with value equality (`None`: identity).
+    fn native_eq(&self, _other: &dyn NativeObject) -> Option<bool> {
+        None
+    }
+
+    /// `str(obj)` when it differs from the repr (`StorageLevel`'s description).
+    fn str(&self) -> Option<String> {
+        None
+    }
+
+    /// The module of the object's class, for `type(obj)`'s repr (`None`: just the name).
+    fn class_module(&self) -> Option<&str> {
+        None
+    }
+
     fn pickle(&self) -> Pickle {
         Pickle::Unpicklable(self.type_name().to_string())
     }
@@ -101,6 +119,40 @@ pub trait NativeObject: Any {
     }
 
     fn as_any(&self) -> &dyn Any;
+}
+
+/// `type(obj)` of a native object: its class's `__name__` and repr.
+pub struct NativeType {
+    pub name: String,
+    pub module: Option<String>,
+}
+
+impl NativeType {
+    pub fn of(obj: &dyn NativeObject) -> NativeType {
+        NativeType { name: obj.type_name().to_string(), module: obj.class_module().map(str::to_string) }
+    }
+}
+
+impl NativeObject for NativeType {
+    fn type_name(&self) -> &str {
+        "type"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "__name__" | "__qualname__" => NativeAttr::Value(Value::str(&self.name)),
+            "__module__" => NativeAttr::Value(Value::str(self.module.as_deref().unwrap_or("builtins"))),
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn repr(&self) -> String {
+        match &self.module {
+            Some(m) => format!("<class '{m}.{}'>", self.name),
+            None => format!("<class '{}'>", self.name),
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// A module: a name and its attributes. Native modules are built by the host; `math` and

@@ -31,6 +31,7 @@ pub fn to_str(v: &Value) -> String {
     match v {
         Value::Str(s) => s.to_string(),
         Value::Instance(i) if i.exc.is_some() => exc_str(i),
+        Value::Native(n) => n.str().unwrap_or_else(|| n.repr()),
         other => repr(other),
     }
 }

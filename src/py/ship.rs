@@ -142,6 +142,11 @@ pub fn pickling_error(type_name: &str) -> PyErr {
     PyErr::new(ExcType::PicklingError, format!("Could not serialize object: TypeError: cannot pickle '{type_name}' object"))
 }
 
+/// PySpark wraps whatever pickling raised: `Could not serialize object: <Type>: <message>`.
+pub fn raised_while_pickling(error: &str) -> PyErr {
+    PyErr::new(ExcType::PicklingError, format!("Could not serialize object: {error}"))
+}
+
 const MAX_DEPTH: u32 = 500;
 
 #[derive(Default)]
@@ -234,11 +239,13 @@ impl Pickler {
                 match n.pickle() {
                     Pickle::State(st) => Wire::Native(st),
                     Pickle::Unpicklable(t) => return Err(pickling_error(&t)),
+                    Pickle::Raises(e) => return Err(raised_while_pickling(&e)),
                 }
             }
             Value::NativeMethod(m) => match m.0.pickle() {
                 Pickle::State(_) => return Err(pickling_error("method")),
                 Pickle::Unpicklable(t) => return Err(pickling_error(&t)),
+                Pickle::Raises(e) => return Err(raised_while_pickling(&e)),
             },
         })
     }

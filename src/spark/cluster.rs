@@ -60,7 +60,15 @@ pub enum SparkMsg {
     /// Run a task; `plans` are the RDDs of its stage this executor has not been sent yet.
     Launch { task: TaskSpec, plans: Vec<(RddInfo, WirePlan)> },
     /// What a task ended with; a result task's records are `result`.
-    TaskDone { tid: TaskId, outcome: TaskOutcome, result: Option<Block>, cached: Vec<(RddId, u32)>, printed: String },
+    TaskDone {
+        tid: TaskId,
+        outcome: TaskOutcome,
+        result: Option<Block>,
+        cached: Vec<(RddId, u32)>,
+        printed: String,
+        /// The task's accumulator updates (its task-local copies), pickled.
+        accumulators: Vec<(u32, Shipped)>,
+    },
     /// Asks for shuffle blocks: (shuffle, map partition, reduce partition).
     Fetch { tid: TaskId, blocks: Vec<(ShuffleId, u32, u32)> },
     /// The blocks asked for, `None` for one this executor does not have.
@@ -265,7 +273,7 @@ impl DriverNode {
     fn new(config: &ClusterConfig) -> DriverNode {
         DriverNode {
             config: config.clone(),
-            engine: Rc::new(RefCell::new(Engine::new_driver(SimFs::default()))),
+            engine: Rc::new(RefCell::new(driver_engine(SimFs::default()))),
             source: String::new(),
             filename: String::new(),
             phase: DriverPhase::Idle,
@@ -287,7 +295,7 @@ impl DriverNode {
             let x: Vec<(ExecutorId, u32)> = e.scheduler.executors().into_iter().map(|x| (x, self.config.cores)).collect();
             (x, e.scheduler.next_task_id())
         };
-        let mut engine = Engine::new_driver(fs);
+        let mut engine = driver_engine(fs);
         engine.scheduler.continue_task_ids_from(next_tid);
         for (x, cores) in executors {
             engine.scheduler.add_executor(x, cores);
@@ -384,7 +392,7 @@ impl DriverNode {
                 self.sent.retain(|(x, _)| *x != from);
                 self.dispatch(out);
             }
-            SparkMsg::TaskDone { tid, outcome, result, cached, printed } => {
+            SparkMsg::TaskDone { tid, outcome, result, cached, printed, accumulators } => {
                 if !printed.is_empty() {
                     out.push(Effect::Event(ClusterEvent::TaskOutput { tid, text: printed }));
                 }
@@ -392,15 +400,24 @@ impl DriverNode {
                     let e = self.engine.borrow();
                     e.scheduler.running_tasks().iter().find(|t| t.tid == tid).map(|t| t.kind.clone())
                 };
-                let accepted = {
+                let success = matches!(outcome, TaskOutcome::Success);
+                let (accepted, merges) = {
                     let mut e = self.engine.borrow_mut();
-                    if matches!(outcome, TaskOutcome::Success) {
+                    if success {
                         for (rdd, p) in cached {
                             e.scheduler.block_cached(rdd, p, from);
                         }
                     }
-                    e.scheduler.task_finished(tid, outcome)
+                    let merges = success && e.scheduler.success_merges_accumulators(tid);
+                    (e.scheduler.task_finished(tid, outcome), merges)
                 };
+                if merges {
+                    // Spark merges a task's accumulator updates when it accepts its success.
+                    let mut e = self.engine.borrow_mut();
+                    if let Some(p) = e.gate.as_mut().and_then(|g| g.pending.as_mut()) {
+                        p.accumulators.extend(accumulators);
+                    }
+                }
                 if let (true, Some(TaskKind::Result { output, .. }), Some(r)) = (accepted, output, result) {
                     let mut e = self.engine.borrow_mut();
                     if let Some(p) = e.gate.as_mut().and_then(|g| g.pending.as_mut()) {
@@ -454,6 +471,7 @@ impl DriverNode {
                 let mut e = self.engine.borrow_mut();
                 let gate = e.gate.as_mut().expect("cluster mode");
                 let pending = gate.pending.take().expect("a pending job");
+                gate.accumulator_log.push(pending.accumulators);
                 gate.log.push(match result {
                     Ok(()) => JobOutcome::Done(pending.results.into_iter().map(|r| r.expect("every partition")).collect()),
                     Err(message) => JobOutcome::Failed(message),
@@ -523,6 +541,7 @@ impl ExecutorNode {
     fn new(id: NodeId, config: &ClusterConfig) -> ExecutorNode {
         let mut engine = Engine::new(config.cores, SimFs::default());
         engine.scheduler = super::scheduler::Scheduler::new();
+        super::pyspark::prepare_executor(&mut engine);
         ExecutorNode {
             id,
             cores: config.cores,
@@ -645,6 +664,14 @@ impl ExecutorNode {
         let before: BTreeSet<(RddId, u32)> = self.engine.cached_blocks().into_iter().collect();
         let r = self.engine.run_task_here(&spec);
         let printed = std::mem::take(&mut self.engine.task_output);
+        let accumulators: Vec<(u32, Shipped)> = self
+            .engine
+            .accumulators
+            .take_task_updates()
+            .0
+            .into_iter()
+            .filter_map(|(id, v)| Some((id, crate::py::ship(&v).ok()?)))
+            .collect();
         let mut records = 0u64;
         let msg = match r {
             Ok(value) => {
@@ -672,7 +699,7 @@ impl ExecutorNode {
                 };
                 let cached =
                     self.engine.cached_blocks().into_iter().filter(|b| !before.contains(b)).collect::<Vec<_>>();
-                SparkMsg::TaskDone { tid: spec.tid, outcome: TaskOutcome::Success, result, cached, printed }
+                SparkMsg::TaskDone { tid: spec.tid, outcome: TaskOutcome::Success, result, cached, printed, accumulators }
             }
             Err(e) => SparkMsg::TaskDone {
                 tid: spec.tid,
@@ -682,6 +709,7 @@ impl ExecutorNode {
                 result: None,
                 cached: vec![],
                 printed,
+                accumulators: vec![],
             },
         };
         // Fetched blocks served their task.
@@ -735,8 +763,14 @@ impl ExecutorNode {
     }
 }
 
+fn driver_engine(fs: SimFs) -> Engine {
+    let mut e = Engine::new_driver(fs);
+    super::pyspark::prepare_driver(&mut e);
+    e
+}
+
 fn done(tid: TaskId, outcome: TaskOutcome) -> SparkMsg {
-    SparkMsg::TaskDone { tid, outcome, result: None, cached: vec![], printed: String::new() }
+    SparkMsg::TaskDone { tid, outcome, result: None, cached: vec![], printed: String::new(), accumulators: vec![] }
 }
 
 /// About how many bytes a record takes pickled: for the executors panel's shuffle bytes.

@@ -95,6 +95,8 @@ pub struct Engine {
     pub events: Vec<SparkEvent>,
     pub jobs: Vec<JobRecord>,
     pub cores: u32,
+    /// Accumulator updates: the running task's copies and the driver's merged values.
+    pub accumulators: std::rc::Rc<super::accumulators::Accumulators>,
 }
 
 impl Engine {
@@ -121,6 +123,7 @@ impl Engine {
             events: Vec::new(),
             jobs: Vec::new(),
             cores,
+            accumulators: Default::default(),
         };
         e.drain_events();
         e
@@ -197,9 +200,15 @@ impl Engine {
                     self.scheduler.task_finished(spec.tid, TaskOutcome::Failed { error: "job cancelled".into() });
                     continue;
                 }
-                match self.run_task(&spec) {
+                let outcome = self.run_task(&spec);
+                let updates = self.accumulators.take_task_updates();
+                match outcome {
                     Ok(value) => {
+                        let merges = self.scheduler.success_merges_accumulators(spec.tid);
                         let accepted = self.scheduler.task_finished(spec.tid, TaskOutcome::Success);
+                        if merges {
+                            self.accumulators.merge(updates);
+                        }
                         if let (true, TaskKind::Result { output, .. }, Some(v)) = (accepted, &spec.kind, value) {
                             results[*output as usize] = Some(v);
                         }
@@ -422,6 +431,8 @@ pub enum JobOutcome {
 pub struct PendingJob {
     pub job: super::scheduler::JobId,
     pub results: Vec<Option<Shipped>>,
+    /// Accumulator updates of the job's accepted tasks, in the order they were accepted.
+    pub accumulators: Vec<(u32, Shipped)>,
 }
 
 /// Cluster mode's gate between a driver program and the scheduler. The interpreter cannot
@@ -431,6 +442,9 @@ pub struct PendingJob {
 #[derive(Clone, Debug, Default)]
 pub struct JobGate {
     pub log: Vec<JobOutcome>,
+    /// Per logged job, the accumulator updates its accepted tasks brought (merged again by
+    /// every replay as it passes the job).
+    pub accumulator_log: Vec<Vec<(u32, Shipped)>>,
     /// Jobs asked for by the current replay so far.
     pub cursor: usize,
     pub pending: Option<PendingJob>,
@@ -462,12 +476,23 @@ impl Engine {
             g.suspended = false;
             self.fs = g.fs_at_start.clone();
         }
+        self.accumulators.reset_driver();
     }
 
     fn gated_job(&mut self, rdd: RddId, partitions: Vec<u32>) -> Result<Vec<Vec<Value>>, JobFailure> {
         let gate = self.gate.as_mut().expect("cluster mode");
         let i = gate.cursor;
         gate.cursor += 1;
+        if let Some(updates) = gate.accumulator_log.get(i).cloned() {
+            let mut merged = Vec::with_capacity(updates.len());
+            for (id, u) in updates {
+                if let Ok(v) = u.revive(&mut self.worker) {
+                    merged.push((id, v));
+                }
+            }
+            self.accumulators.merge(super::accumulators::TaskUpdates(merged));
+        }
+        let gate = self.gate.as_mut().expect("cluster mode");
         match gate.log.get(i).cloned() {
             Some(JobOutcome::Done(parts)) => {
                 let mut out = Vec::with_capacity(parts.len());
@@ -483,7 +508,7 @@ impl Engine {
                     let n = partitions.len();
                     let job = self.scheduler.submit_job(rdd, partitions);
                     let gate = self.gate.as_mut().expect("cluster mode");
-                    gate.pending = Some(PendingJob { job, results: vec![None; n] });
+                    gate.pending = Some(PendingJob { job, results: vec![None; n], accumulators: vec![] });
                 }
                 let gate = self.gate.as_mut().expect("cluster mode");
                 gate.suspended = true;

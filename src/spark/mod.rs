@@ -4,6 +4,7 @@
 //! cluster: a driver and executors as sans-IO nodes (`cluster.rs`) on the simulator
 //! (`world.rs`) or in the page's workers.
 
+pub mod accumulators;
 pub mod cluster;
 pub mod engine;
 pub mod fs;
@@ -11,6 +12,7 @@ pub mod hash;
 pub mod lineage;
 pub mod ops;
 pub mod pyspark;
+pub mod random;
 pub mod scheduler;
 pub mod slicing;
 pub mod world;

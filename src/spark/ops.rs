@@ -33,8 +33,19 @@ pub enum Create {
     List,
 }
 
+/// Which cogrouped keys survive: `all(groups)` (intersection) or `first and not second`
+/// (subtractByKey).
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub enum Keep {
+    InEvery,
+    OnlyFirst,
+}
+
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Op {
+    /// A function that passes its partition through (`parallelize(range)`'s generator, whose
+    /// ranges our `ParallelCollectionRDD` already yields).
+    Pass,
     Map(usize),
     Filter(usize),
     FlatMap(usize),
@@ -60,10 +71,10 @@ pub enum Op {
         n: u32,
         func: Option<usize>,
     },
-    /// RDDSampler without replacement.
+    /// `RDDSampler` / `RDDRangeSampler`: the partition's own seeded draw.
     Sample {
-        fraction: f64,
-        seed: u64,
+        draw: super::pyspark::sampling::Draw,
+        seed: i64,
     },
     /// sortByKey's `sortPartition`.
     SortPartition {
@@ -82,8 +93,18 @@ pub enum Op {
     },
     /// `[sum(partition)]`.
     Sum,
-    /// `[StatCounter(partition)]` as `(n, mu)`.
+    /// `[StatCounter(partition)]` as `(n, mu, m2, max, min)`.
     Stats,
+    /// histogram's filter of `None` and NaN.
+    DropNoneNan,
+    /// histogram's `map(lambda x: (x, x)).reduce(minmax)` per partition: nothing if empty.
+    MinMax,
+    /// histogram's per-partition counters over the bucket bounds in slot `bounds`.
+    Histogram {
+        bounds: usize,
+        inc: usize,
+        even: bool,
+    },
     Foreach(usize),
     ForeachPartition(usize),
     /// `[sorted(partition, key)[:n]]` (takeOrdered / top).
@@ -94,13 +115,26 @@ pub enum Op {
     },
     /// zipWithIndex: `(x, starts[split] + i)`.
     ZipWithIndex(Vec<i64>),
+    /// zipWithUniqueId over n partitions: `(x, i * n + split)`.
+    ZipWithUniqueId(u32),
+    /// `_reserialize(BatchedSerializer(n))`: records as lists of up to n.
+    Batch(usize),
+    /// `PairDeserializer`: each `(keys batch, values batch)` into `(k, v)` records.
+    UnpackPairBatches,
     /// saveAsTextFile: `str(x)`.
     ToStr,
     /// countByValue's per-partition dict.
     CountByValue,
-    /// distinct's `(x, None)`.
+    /// distinct's and intersection's `(x, None)`.
     PairWithNone,
-    /// repartition: `(bucket, x)` round-robin from `split % n`.
+    /// subtract's `(x, True)`.
+    PairWithTrue,
+    /// The filter after a two-way cogroup in intersection / subtractByKey.
+    KeepCogrouped(Keep),
+    /// subtractByKey's `flatMapValues(lambda x: x[0])` over `(k, (first, second))`.
+    FlatFirstGroup,
+    /// `coalesce(n, shuffle=True)`: PySpark re-batches the records by 10 and the JVM deals the
+    /// batches round-robin to buckets from partition `split`'s `XORShiftRandom` start.
     RoundRobin {
         n: u32,
     },
@@ -118,6 +152,10 @@ pub enum Op {
         key: Option<usize>,
     },
 }
+
+/// The batch size PySpark's `coalesce(shuffle=True)` re-serializes to before the JVM deals
+/// batches out: `min(10, batchSize or 1024)`.
+const REPARTITION_BATCH: usize = 10;
 
 fn call(it: &mut Interpreter, funcs: &[Value], f: usize, args: Vec<Value>) -> PResult<Value> {
     it.call(&funcs[f], args, vec![])
@@ -156,15 +194,70 @@ pub fn apply_ops(
     ops: &[Op],
     funcs: &[Value],
 ) -> PResult<Vec<Value>> {
+    if let Some((Op::TakeUpTo(n), before)) = ops.split_last() {
+        return take_lazily(it, split, data, before, *n, funcs);
+    }
     for op in ops {
         data = apply_op(it, split, data, op, funcs)?;
     }
     Ok(data)
 }
 
+/// Whether `op` handles each record on its own, so Python's lazy iterator chain would call
+/// it only for the records a consumer pulls.
+fn per_record(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Pass
+            | Op::Map(_)
+            | Op::Filter(_)
+            | Op::FlatMap(_)
+            | Op::MapValues(_)
+            | Op::FlatMapValues(_)
+            | Op::KeyBy(_)
+            | Op::Keys
+            | Op::Values
+            | Op::PairWithNone
+            | Op::PairWithTrue
+            | Op::Tag(_)
+            | Op::ToStr
+    )
+}
+
+/// `take`'s `takeUpToNumLeft` pulls `n` records through the chain: the per-record operators
+/// at its end run only until `n` records come out (an accumulator in a `map` before `take(2)`
+/// counts 2), the operators before them over the whole partition.
+fn take_lazily(
+    it: &mut Interpreter,
+    split: u32,
+    mut data: Vec<Value>,
+    ops: &[Op],
+    n: usize,
+    funcs: &[Value],
+) -> PResult<Vec<Value>> {
+    let lazy_from = ops.iter().rposition(|op| !per_record(op)).map_or(0, |i| i + 1);
+    for op in &ops[..lazy_from] {
+        data = apply_op(it, split, data, op, funcs)?;
+    }
+    let mut out = Vec::new();
+    for x in data {
+        if out.len() >= n {
+            break;
+        }
+        let mut ys = vec![x];
+        for op in &ops[lazy_from..] {
+            ys = apply_op(it, split, ys, op, funcs)?;
+        }
+        out.extend(ys);
+    }
+    out.truncate(n);
+    Ok(out)
+}
+
 fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: &[Value]) -> PResult<Vec<Value>> {
     let mut out = Vec::new();
     match op {
+        Op::Pass => out = data,
         Op::Map(f) => {
             for x in data {
                 out.push(call(it, funcs, *f, vec![x])?);
@@ -306,20 +399,7 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
                 out.push(Value::tuple(vec![Value::Int(bucket), kv]));
             }
         }
-        Op::Sample { fraction, seed } => {
-            if *fraction >= 1.0 {
-                return Ok(data);
-            }
-            let mut rng = crate::py::modules::Random::new(seed ^ split as u64);
-            for _ in 0..10 {
-                rng.randbelow(2);
-            }
-            for x in data {
-                if rng.random() <= *fraction {
-                    out.push(x);
-                }
-            }
-        }
+        Op::Sample { draw, seed } => out = super::pyspark::sampling::sample_partition(data, split, *draw, *seed),
         Op::SortPartition { ascending, key } => {
             let keyf = key.map(|k| funcs[k].clone());
             let mut keyed = vec![];
@@ -366,23 +446,31 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
             out.push(acc);
         }
         Op::Stats => {
-            let (mut n, mut mu) = (0i64, 0f64);
+            let mut m = super::pyspark::stats::Moments::default();
             for x in data {
-                let v = match x {
-                    Value::Int(i) => i as f64,
-                    Value::Float(f) => f,
-                    Value::Bool(b) => b as i64 as f64,
-                    other => {
-                        return Err(crate::py::PyErr::new(
-                            crate::py::ExcType::TypeError,
-                            format!("unsupported operand type(s) for -: '{}' and 'float'", other.type_name()),
-                        ))
-                    }
-                };
-                n += 1;
-                mu += (v - mu) / n as f64;
+                m.push(it, x)?;
             }
-            out.push(Value::tuple(vec![Value::Int(n), Value::Float(mu)]));
+            out.push(m.to_value());
+        }
+        Op::DropNoneNan => {
+            out = data.into_iter().filter(|x| !x.is_none() && !matches!(x, Value::Float(f) if f.is_nan())).collect()
+        }
+        Op::MinMax => {
+            let mut mm: Option<(Value, Value)> = None;
+            for x in data {
+                mm = Some(match mm {
+                    None => (x.clone(), x),
+                    Some((lo, hi)) => (
+                        merge(it, funcs, &Merge::Min, lo, x.clone())?,
+                        merge(it, funcs, &Merge::Max, hi, x)?,
+                    ),
+                });
+            }
+            out.extend(mm.map(|(lo, hi)| Value::tuple(vec![lo, hi])));
+        }
+        Op::Histogram { bounds, inc, even } => {
+            let bounds = it.collect(&funcs[*bounds])?;
+            out.push(super::pyspark::stats::histogram_partition(it, data, &bounds, &funcs[*inc], *even)?);
         }
         Op::Foreach(f) => {
             for x in data {
@@ -404,6 +492,13 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
                 out.push(Value::tuple(vec![x, Value::Int(starts[split as usize] + i as i64)]));
             }
         }
+        Op::ZipWithUniqueId(n) => {
+            for (i, x) in data.into_iter().enumerate() {
+                out.push(Value::tuple(vec![x, Value::Int(i as i64 * *n as i64 + split as i64)]));
+            }
+        }
+        Op::Batch(n) => out = data.chunks(*n).map(|c| Value::list(c.to_vec())).collect(),
+        Op::UnpackPairBatches => out = unpack_pair_batches(it, data)?,
         Op::ToStr => {
             for x in data {
                 out.push(Value::str(&it.to_str(&x)?));
@@ -419,9 +514,34 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
             out.push(d);
         }
         Op::PairWithNone => out = data.into_iter().map(|x| Value::tuple(vec![x, Value::None])).collect(),
+        Op::PairWithTrue => out = data.into_iter().map(|x| Value::tuple(vec![x, Value::Bool(true)])).collect(),
+        Op::KeepCogrouped(keep) => {
+            for kv in data {
+                let (_, groups) = pair(it, &kv)?;
+                let sizes: Vec<usize> = it.collect(&groups)?.iter().map(group_len).collect();
+                let kept = match keep {
+                    Keep::InEvery => sizes.iter().all(|&n| n > 0),
+                    Keep::OnlyFirst => sizes[0] > 0 && sizes[1] == 0,
+                };
+                if kept {
+                    out.push(kv);
+                }
+            }
+        }
+        Op::FlatFirstGroup => {
+            for kv in data {
+                let (k, groups) = pair(it, &kv)?;
+                let first = it.collect(&groups)?.swap_remove(0);
+                for v in it.collect(&first)? {
+                    out.push(Value::tuple(vec![k.clone(), v]));
+                }
+            }
+        }
         Op::RoundRobin { n } => {
-            for (i, x) in data.into_iter().enumerate() {
-                out.push(Value::tuple(vec![Value::Int(((split as usize + i) % *n as usize) as i64), x]));
+            let start = super::random::XorShiftRandom::new(split as i64).next_int(*n as i32) as i64;
+            for (b, batch) in data.chunks(REPARTITION_BATCH).enumerate() {
+                let bucket = (start + b as i64 + 1).rem_euclid(*n as i64);
+                out.extend(batch.iter().map(|x| Value::tuple(vec![Value::Int(bucket), x.clone()])));
             }
         }
         Op::Tag(i) => {
@@ -485,6 +605,35 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
         }
     }
     Ok(out)
+}
+
+/// `PairDeserializer`: batches of different lengths are PySpark's ValueError.
+pub fn unpack_pair_batches(it: &mut Interpreter, data: Vec<Value>) -> PResult<Vec<Value>> {
+    let mut out = vec![];
+    for kv in data {
+        let (ks, vs) = pair(it, &kv)?;
+        let (ks, vs) = (it.collect(&ks)?, it.collect(&vs)?);
+        if ks.len() != vs.len() {
+            return Err(crate::py::PyErr::new(
+                crate::py::ExcType::ValueError,
+                format!(
+                    "Can not deserialize PairRDD with different number of items in batches: ({}, {})",
+                    ks.len(),
+                    vs.len()
+                ),
+            ));
+        }
+        out.extend(ks.into_iter().zip(vs).map(|(k, v)| Value::tuple(vec![k, v])));
+    }
+    Ok(out)
+}
+
+/// `len()` of a cogroup's `ResultIterable`.
+fn group_len(v: &Value) -> usize {
+    match v {
+        Value::Native(n) => n.as_any().downcast_ref::<super::pyspark::ResultIterable>().map_or(0, |r| r.0.len()),
+        _ => 0,
+    }
 }
 
 /// `operator.itemgetter(0)` as a builtin value, for sorting `(key, record)` pairs.

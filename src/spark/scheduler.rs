@@ -496,6 +496,17 @@ impl Scheduler {
         }
     }
 
+    /// Whether a success reported now for `tid` merges its accumulator updates: Spark's
+    /// `handleTaskCompletion` does so for every shuffle map task that succeeds and for a
+    /// result task whose partition the job does not have yet. Ask before `task_finished`.
+    pub fn success_merges_accumulators(&self, tid: TaskId) -> bool {
+        let Some(spec) = self.running.get(&tid) else { return false };
+        match spec.kind {
+            TaskKind::ShuffleMap { .. } => true,
+            TaskKind::Result { job, output } => self.jobs.get(&job).is_some_and(|j| !j.done[output as usize]),
+        }
+    }
+
     /// A task ended. Returns true when a result task's value is the one the job keeps (its
     /// first success for that partition).
     pub fn task_finished(&mut self, tid: TaskId, outcome: TaskOutcome) -> bool {

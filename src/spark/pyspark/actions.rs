@@ -14,13 +14,20 @@ pub fn collect(me: &Rc<PyRdd>, _it: &mut Interpreter) -> PResult<Vec<Value>> {
 }
 
 fn collect_parts(me: &Rc<PyRdd>, partitions: Option<Vec<u32>>, method: &str) -> PResult<Vec<Vec<Value>>> {
-    let id = me.jrdd()?;
+    if me.deserializes_only() {
+        // The pair deserializer runs where the batches arrive: here, on the driver.
+        let n = me.ctx.engine.borrow().num_partitions(me.prev);
+        let parts = me.ctx.run_job(me.prev, partitions.unwrap_or_else(|| (0..n).collect()), method)?;
+        let mut driver = Interpreter::new();
+        return parts.into_iter().map(|p| crate::spark::ops::unpack_pair_batches(&mut driver, p)).collect();
+    }
+    let id = me.ctx.synced(|| me.jrdd())?;
     let n = me.ctx.engine.borrow().num_partitions(id);
     me.ctx.run_job(id, partitions.unwrap_or_else(|| (0..n).collect()), method)
 }
 
 /// One job over `op` pipelined onto `me`.
-fn run_op(me: &Rc<PyRdd>, ops: Vec<Op>, funcs: Vec<Value>) -> PResult<Vec<Value>> {
+pub(super) fn run_op(me: &Rc<PyRdd>, ops: Vec<Op>, funcs: Vec<Value>) -> PResult<Vec<Value>> {
     let shift = funcs.len();
     let r = me.pipe(move |b| ops.into_iter().map(|o| shift_op(o, b, shift)).collect(), funcs, false)?;
     Ok(collect_parts(&r, None, "collectAndServe")?.into_iter().flatten().collect())
@@ -106,6 +113,12 @@ pub fn action(
     Ok(match name {
         "getNumPartitions" => Value::Int(me.num_partitions() as i64),
         "id" => Value::Int(me.jrdd()? as i64),
+        "name" => me.ctx.jvm_rdd(me.jrdd()?).name.map_or(Value::None, |n| Value::str(&n)),
+        "toDebugString" => {
+            let text = me.ctx.debug_string(me.jrdd()?);
+            Value::Bytes(Rc::new(text.into_bytes()))
+        }
+        "getStorageLevel" => super::jvm::level_value(me.ctx.jvm_rdd(me.jrdd()?).level),
         "collect" => Value::list(collect(me, it)?),
         "count" => Value::Int(count(me)?),
         "take" => {
@@ -171,29 +184,10 @@ pub fn action(
             reduce_driver(it, vals, &m, &[])?
                 .ok_or_else(|| PyErr::new(ExcType::ValueError, "Can not reduce() empty RDD"))?
         }
-        "mean" => {
-            let parts = run_op(me, vec![Op::Stats], vec![])?;
-            let (mut n, mut mu) = (0i64, 0f64);
-            for p in parts {
-                let Value::Tuple(t) = p else { continue };
-                let (on, omu) = (t[0].as_int().unwrap_or(0), if let Value::Float(f) = t[1] { f } else { 0.0 });
-                if n == 0 {
-                    (n, mu) = (on, omu);
-                } else if on != 0 {
-                    let delta = omu - mu;
-                    let total = (n + on) as f64;
-                    mu = if on * 10 < n {
-                        mu + delta * on as f64 / total
-                    } else if n * 10 < on {
-                        omu - delta * n as f64 / total
-                    } else {
-                        (mu * n as f64 + omu * on as f64) / total
-                    };
-                    n += on;
-                }
-            }
-            Value::Float(if n == 0 { f64::NAN } else { mu })
+        "mean" | "stats" | "variance" | "stdev" | "sampleVariance" | "sampleStdev" => {
+            super::stats::numeric_action(me, name, it)?
         }
+        "histogram" => super::stats::histogram(me, need(0, "buckets")?, it)?,
         "countByKey" => {
             let keys = me.pipe(|_| vec![Op::Keys, Op::CountByValue], vec![], false)?;
             merge_counts(&keys, it)?
@@ -254,9 +248,8 @@ pub fn action(
             me.ctx.engine.borrow_mut().fs.save_text(&path, &lines).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
             Value::None
         }
-        "intersection" | "subtract" | "sample" => {
-            return Err(PyErr::new(ExcType::NotImplementedError, format!("RDD.{name} is not supported yet")));
-        }
+        "takeSample" => super::sampling::take_sample(me, args, kwargs, it)?,
+        "randomSplit" => super::sampling::random_split(me, args, kwargs, it)?,
         other => {
             return Err(PyErr::new(
                 ExcType::AttributeError,
@@ -269,7 +262,8 @@ pub fn action(
 /// countByKey / countByValue: per-partition dicts merged on the driver in partition order.
 fn merge_counts(r: &Rc<PyRdd>, it: &mut Interpreter) -> PResult<Value> {
     let parts = collect_parts(r, None, "collectAndServe")?;
-    let total = Value::dict(Default::default());
+    let int = Value::Type(crate::py::value::TypeKind::Int);
+    let total = crate::py::modules::m_defaultdict(it, vec![int], vec![])?;
     for d in parts.into_iter().flatten() {
         for (k, v) in it.mapping_items(&d)? {
             let c = if it.contains(&total, &k)? { it.get_item(&total, &k)? } else { Value::Int(0) };

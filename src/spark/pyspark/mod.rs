@@ -7,12 +7,16 @@
 //! rdd.collect() ─▶ jrdd(): functions shipped (PicklingError here) ─▶ Engine::run_job
 //! ```
 
+mod accumulators;
 mod actions;
+pub mod jvm;
 mod rdd;
+pub mod sampling;
+pub mod stats;
 
 pub use rdd::PyRdd;
 
-use super::engine::{Engine, JobFailure};
+use super::engine::Engine;
 use super::fs::SimFs;
 use crate::py::error::{exc_class, new_exception};
 use crate::py::value::{Class, Instance};
@@ -44,6 +48,14 @@ pub struct Ctx {
     pub conf: Vec<(String, String)>,
     pub default_parallelism: u32,
     pub stopped: Cell<bool>,
+    /// The JVM side's view of each RDD (class, creation site, name, storage level).
+    pub jvm: RefCell<std::collections::BTreeMap<super::RddId, jvm::JvmRdd>>,
+    /// `<method> at <file>:<line>` of the RDD method the program is in, for call sites.
+    pub call_site: RefCell<Option<String>>,
+    /// Nesting of `SCCallSiteSync` blocks.
+    pub sync_depth: Cell<u32>,
+    /// `textFile` RDDs over paths that do not exist, with Hadoop's error.
+    pub missing_inputs: RefCell<std::collections::BTreeMap<super::RddId, String>>,
 }
 
 impl Ctx {
@@ -56,16 +68,67 @@ impl Ctx {
             .unwrap_or(own)
     }
 
-    /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises.
+    /// Adds a JVM RDD of Spark class `class`, created at `site`.
+    pub fn add_rdd(
+        &self,
+        class: &str,
+        site: String,
+        partitions: u32,
+        narrow: &[super::RddId],
+        plan: super::engine::Plan,
+    ) -> super::RddId {
+        let id = self.engine.borrow_mut().add_rdd(class, partitions, narrow, plan);
+        self.record(id, class, site);
+        id
+    }
+
+    /// A `ShuffledRDD` over `parent` (made by the JVM's `partitionBy`).
+    pub fn add_shuffled(&self, parent: super::RddId, partitions: u32) -> super::RddId {
+        let id = self.engine.borrow_mut().add_shuffled(parent, partitions);
+        self.record(id, "ShuffledRDD", jvm::native_site("partitionBy"));
+        id
+    }
+
+    fn record(&self, id: super::RddId, class: &str, site: String) {
+        let r = jvm::JvmRdd { class: class.to_string(), site, name: None, level: jvm::Level::NONE };
+        self.jvm.borrow_mut().insert(id, r);
+    }
+
+    /// Runs a job, turning a failure into the `Py4JJavaError` PySpark raises. An input path
+    /// that does not exist fails the call before any job is submitted, as Hadoop's
+    /// `getSplits` does when Spark computes the partitions.
     pub fn run_job(&self, rdd: super::RddId, partitions: Vec<u32>, method: &str) -> PResult<Vec<Vec<Value>>> {
+        if let Some(message) = self.missing_input(rdd) {
+            return Err(py4j_error(method, "org.apache.hadoop.mapred.InvalidInputException", &message));
+        }
         let r = self.engine.borrow_mut().run_job(rdd, partitions);
         r.map_err(|f| {
             if self.engine.borrow().suspended() {
                 suspend_error()
             } else {
-                py4j_error(method, &f)
+                py4j_error(method, "org.apache.spark.SparkException", &f.message)
             }
         })
+    }
+
+    /// The error of a `textFile` input that `rdd` reads and that does not exist.
+    fn missing_input(&self, rdd: super::RddId) -> Option<String> {
+        let missing = self.missing_inputs.borrow();
+        if missing.is_empty() {
+            return None;
+        }
+        let e = self.engine.borrow();
+        let mut stack = vec![rdd];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(r) = stack.pop() {
+            if let Some(m) = missing.get(&r) {
+                return Some(m.clone());
+            }
+            if seen.insert(r) {
+                stack.extend(e.scheduler.lineage.get(r).deps.iter().map(|d| d.parent()));
+            }
+        }
+        None
     }
 }
 
@@ -76,25 +139,38 @@ fn suspend_error() -> PyErr {
     e
 }
 
-fn py4j_error(method: &str, f: &JobFailure) -> PyErr {
+fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr {
+    let msg = format!(
+        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: {java_class}: {message}"
+    );
+    let inst: Rc<Instance> =
+        new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
+    let java = jvm::JavaObject { class: java_class.into(), message: Some(message.into()), is_class: false };
+    inst.dict.borrow_mut().insert(crate::py::ir::s("java_exception"), Value::Native(Rc::new(java)));
+    PyErr::from_instance(inst)
+}
+
+/// An exception class defined outside the builtins (`py4j.protocol.Py4JJavaError`).
+fn exception_class(name: &str, module: &str, base: ExcType) -> Rc<Class> {
     let class = Rc::new(Class {
-        name: crate::py::ir::s("Py4JJavaError"),
-        module: Some(crate::py::ir::s("py4j.protocol")),
-        bases: vec![exc_class(ExcType::Exception)],
+        name: crate::py::ir::s(name),
+        module: Some(crate::py::ir::s(module)),
+        bases: vec![exc_class(base)],
         mro: RefCell::new(vec![]),
         ns: RefCell::new(Default::default()),
         is_exception: true,
         id: crate::py::value::next_id(),
     });
     let mut mro = vec![class.clone()];
-    mro.extend(exc_class(ExcType::Exception).mro.borrow().iter().cloned());
+    mro.extend(exc_class(base).mro.borrow().iter().cloned());
     *class.mro.borrow_mut() = mro;
-    let msg = format!(
-        "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: org.apache.spark.SparkException: {}",
-        f.message
-    );
-    let inst: Rc<Instance> = new_exception(class, vec![Value::str(&msg)]);
-    PyErr::from_instance(inst)
+    class
+}
+
+/// One of `pyspark.errors`' exceptions (`PySparkRuntimeError` derives from `RuntimeError`).
+pub fn pyspark_exception(name: &str, base: ExcType, message: &str) -> PyErr {
+    let class = exception_class(name, "pyspark.errors.exceptions.base", base);
+    PyErr::from_instance(new_exception(class, vec![Value::str(message)]))
 }
 
 /// A copy of driver data as the executor sees it after pickling: containers are new objects.
@@ -141,12 +217,41 @@ impl NativeObject for ResultIterable {
     fn repr(&self) -> String {
         "<pyspark.resultiterable.ResultIterable object at 0x7f0000000000>".into()
     }
+    /// A Python class in PySpark, so it pickles with its items (a grouped value travels
+    /// from an executor to the driver or to another executor's shuffle).
     fn pickle(&self) -> crate::py::Pickle {
-        crate::py::Pickle::Unpicklable("ResultIterable".into())
+        match crate::py::ship(&Value::list(self.0.clone())) {
+            Ok(items) => crate::py::Pickle::State(crate::py::PickledNative {
+                kind: RESULT_ITERABLE.into(),
+                state: items.to_json().into_bytes(),
+            }),
+            Err(_) => crate::py::Pickle::Unpicklable("ResultIterable".into()),
+        }
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.resultiterable")
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+const RESULT_ITERABLE: &str = "pyspark.resultiterable.ResultIterable";
+
+/// Lets `interp` unpickle ResultIterables.
+fn register_result_iterable(interp: &mut Interpreter) {
+    let revive = |p: &crate::py::PickledNative, it: &mut Interpreter| -> PResult<Value> {
+        let text = String::from_utf8_lossy(&p.state);
+        let items = crate::py::Shipped::from_json(&text).map_err(|e| PyErr::new(ExcType::RuntimeError, e))?;
+        let list = items.revive(it)?;
+        Ok(result_iterable(it.collect(&list)?))
+    };
+    interp.register_reviver(RESULT_ITERABLE, Rc::new(revive));
+}
+
+/// Readies a cluster driver's engine: its interpreter unpickles what tasks send back.
+pub fn prepare_driver(engine: &mut Engine) {
+    register_result_iterable(&mut engine.worker);
 }
 
 pub fn result_iterable(items: Vec<Value>) -> Value {
@@ -309,6 +414,10 @@ fn new_context(
             conf,
             default_parallelism,
             stopped: Cell::new(false),
+            jvm: RefCell::new(Default::default()),
+            call_site: RefCell::new(None),
+            sync_depth: Cell::new(0),
+            missing_inputs: RefCell::new(Default::default()),
         });
         *state.engine.borrow_mut() = Some(ctx.clone());
         return Ok(Value::Native(Rc::new(SparkContext { ctx })));
@@ -325,7 +434,8 @@ fn new_context(
     // default conf means the host's cores.
     let default_parallelism =
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
-    let engine = Engine::new(cores, state.host.fs.clone());
+    let mut engine = Engine::new(cores, state.host.fs.clone());
+    accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
     let ctx = Rc::new(Ctx {
         engine: Rc::new(RefCell::new(engine)),
         master: if master == "local[*]" { format!("local[{cores}]") } else { master },
@@ -333,6 +443,10 @@ fn new_context(
         conf,
         default_parallelism,
         stopped: Cell::new(false),
+        jvm: RefCell::new(Default::default()),
+        call_site: RefCell::new(None),
+        sync_depth: Cell::new(0),
+        missing_inputs: RefCell::new(Default::default()),
     });
     *state.engine.borrow_mut() = Some(ctx.clone());
     Ok(Value::Native(Rc::new(SparkContext { ctx })))
@@ -359,7 +473,9 @@ impl NativeObject for SparkContext {
             "master" => NativeAttr::Value(Value::str(&self.ctx.master)),
             "appName" => NativeAttr::Value(Value::str(&self.ctx.app_name)),
             "version" => NativeAttr::Value(Value::str("4.0.5")),
-            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" => NativeAttr::Method,
+            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator" => {
+                NativeAttr::Method
+            }
             _ => NativeAttr::Missing,
         })
     }
@@ -374,11 +490,20 @@ impl NativeObject for SparkContext {
         rdd::context_method(&self.ctx, name, args, kwargs, it)
     }
     fn pickle(&self) -> crate::py::Pickle {
-        crate::py::Pickle::Unpicklable(CONTEXT_ON_WORKER.into())
+        crate::py::Pickle::Raises(CONTEXT_ON_WORKER.into())
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.core.context")
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// Readies an executor's engine: its Python worker revives accumulators as task-local copies.
+pub fn prepare_executor(engine: &mut Engine) {
+    accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
+    register_result_iterable(&mut engine.worker);
 }
 
 /// Registers `pyspark` in `interp`; the returned state gives the host the context afterwards.
@@ -388,6 +513,7 @@ pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
     for name in ["SparkConf", "SparkContext"] {
         m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));
     }
+    m.set("StorageLevel", Value::Native(Rc::new(jvm::StorageLevel(None))));
     interp.register_module(Rc::new(m));
     state
 }

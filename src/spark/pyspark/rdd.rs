@@ -2,10 +2,11 @@
 //! functions pipeline into one `PythonRDD`; key aggregations are combineLocally → partitionBy
 //! (portable_hash % n) → mergeCombiners; joins are tag, union, groupByKey, dispatch.
 
-use super::{arg, Ctx};
+use super::{arg, jvm, Ctx};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
-use crate::spark::ops::{Create, Merge, Op};
+use super::sampling::Draw;
+use crate::spark::ops::{Create, Keep, Merge, Op};
 use crate::spark::slicing::{list_slices, range_slices};
 use crate::spark::RddId;
 use std::cell::Cell;
@@ -55,7 +56,12 @@ impl PyRdd {
     }
 
     fn pipelined(&self) -> bool {
-        !self.ops.is_empty()
+        !self.ops.is_empty() && !self.deserializes_only()
+    }
+
+    /// A JVM RDD read through PySpark's pair deserializer (`zip`), with nothing pipelined yet.
+    pub fn deserializes_only(&self) -> bool {
+        matches!(self.ops.as_slice(), [Op::UnpackPairBatches])
     }
 
     pub fn num_partitions(&self) -> u32 {
@@ -71,10 +77,9 @@ impl PyRdd {
         for f in &self.funcs {
             shipped.push(crate::py::ship(f)?);
         }
-        let mut e = self.ctx.engine.borrow_mut();
-        let n = e.num_partitions(self.prev);
-        let id =
-            e.add_rdd("PythonRDD", n, &[self.prev], Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped });
+        let n = self.ctx.engine.borrow().num_partitions(self.prev);
+        let plan = Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped };
+        let id = self.ctx.add_rdd("PythonRDD", self.ctx.site_or(jvm::PYTHON_RDD_SITE), n, &[self.prev], plan);
         self.jrdd.set(Some(id));
         Ok(id)
     }
@@ -118,14 +123,16 @@ impl PyRdd {
     }
 
     fn shuffle_keyed(&self, keyed: &Rc<PyRdd>, n: u32, partitioner: Option<Partitioner>) -> PResult<Rc<PyRdd>> {
-        let k = keyed.jrdd()?;
-        let mut e = self.ctx.engine.borrow_mut();
-        let maps = e.num_partitions(k);
-        let pairwise = e.add_rdd("PairwiseRDD", maps, &[k], Plan::Identity(k));
-        let shuffled = e.add_shuffled(pairwise, n);
-        let values = e.add_rdd("MapPartitionsRDD", n, &[shuffled], Plan::Identity(shuffled));
-        drop(e);
-        Ok(PyRdd::plain(&self.ctx, values, partitioner))
+        let ctx = &self.ctx;
+        let pairwise = ctx.synced(|| -> PResult<RddId> {
+            let k = keyed.jrdd()?;
+            let maps = ctx.engine.borrow().num_partitions(k);
+            Ok(ctx.add_rdd("PairwiseRDD", ctx.site_or(&jvm::native_site("partitionBy")), maps, &[k], Plan::Identity(k)))
+        })?;
+        let shuffled = ctx.add_shuffled(pairwise, n);
+        let values =
+            ctx.add_rdd("MapPartitionsRDD", jvm::SHUFFLE_VALUES_SITE.into(), n, &[shuffled], Plan::Identity(shuffled));
+        Ok(PyRdd::plain(ctx, values, partitioner))
     }
 
     /// `combineByKey` with PySpark's three steps.
@@ -170,6 +177,29 @@ fn shift_create(c: Create, b: usize) -> Create {
     }
 }
 
+/// `pyspark.Partitioner`, as `rdd.partitioner` shows it.
+impl NativeObject for Partitioner {
+    fn type_name(&self) -> &str {
+        "Partitioner"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "numPartitions" => NativeAttr::Value(Value::Int(self.n as i64)),
+            "partitionFunc" => NativeAttr::Value(self.func.clone().unwrap_or(Value::None)),
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn native_eq(&self, other: &dyn NativeObject) -> Option<bool> {
+        Some(other.as_any().downcast_ref::<Partitioner>().is_some_and(|o| o == self))
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.core.rdd")
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 pub fn rdd_value(r: Rc<PyRdd>) -> Value {
     Value::Native(r)
 }
@@ -211,20 +241,28 @@ pub fn context_method(
             parallelize(ctx, r, n, it)
         }
         "emptyRDD" => {
-            let id = ctx.engine.borrow_mut().add_rdd("EmptyRDD", 0, &[], Plan::Empty);
+            let id = ctx.add_rdd("EmptyRDD", jvm::native_site("emptyRDD"), 0, &[], Plan::Empty);
             Ok(rdd_value(PyRdd::plain(ctx, id, None)))
         }
         "textFile" => {
             let path = need(&args, &kwargs, 0, "name", "textFile")?;
             let path = it.to_str(&path)?;
             let min = int_arg(arg(&args, &kwargs, 1, "minPartitions")).unwrap_or(ctx.default_parallelism.min(2));
-            let mut e = ctx.engine.borrow_mut();
-            let files = e.fs.input_files(&path).map_err(|m| PyErr::new(ExcType::RuntimeError, m))?;
-            let splits = e.fs.splits(&files, min);
-            let n = splits.len() as u32;
-            let hadoop = e.add_rdd(&path, n, &[], Plan::Text(splits));
-            let lines = e.add_rdd(&path, n, &[hadoop], Plan::Identity(hadoop));
+            let e = ctx.engine.borrow();
+            let (splits, missing) = match e.fs.input_files(&path) {
+                Ok(files) => (e.fs.splits(&files, min), None),
+                Err(m) => (vec![], Some(m)),
+            };
             drop(e);
+            let n = splits.len() as u32;
+            let site = jvm::native_site("textFile");
+            let hadoop = ctx.add_rdd("HadoopRDD", site.clone(), n, &[], Plan::Text(splits));
+            if let Some(m) = missing {
+                ctx.missing_inputs.borrow_mut().insert(hadoop, m);
+            }
+            let lines = ctx.add_rdd("MapPartitionsRDD", site, n, &[hadoop], Plan::Identity(hadoop));
+            ctx.set_jvm_name(hadoop, Some(path.clone()));
+            ctx.set_jvm_name(lines, Some(path));
             Ok(rdd_value(PyRdd::plain(ctx, lines, None)))
         }
         "union" => {
@@ -244,24 +282,30 @@ pub fn context_method(
             Ok(Value::None)
         }
         "setLogLevel" => Ok(Value::None),
+        "accumulator" => {
+            let value = need(&args, &kwargs, 0, "value", name)?;
+            let param = arg(&args, &kwargs, 1, "accum_param").filter(|p| !p.is_none());
+            super::accumulators::new_accumulator(ctx, value, param, it)
+        }
         _ => unreachable!("listed method {name}"),
     }
 }
 
 fn parallelize(ctx: &Rc<Ctx>, c: Value, n: u32, it: &mut Interpreter) -> PResult<Value> {
-    let plan = if let Value::Range(r) = &c {
+    if let Value::Range(r) = &c {
         let size = r.len().max(0) as usize;
-        Plan::Range(
-            range_slices(r.start, size, r.step, n)
-                .into_iter()
-                .map(|(a, b, s)| if size == 0 { (0, 0, 1) } else { (a, b, s) })
-                .collect(),
-        )
-    } else {
-        let items: Vec<Value> = it.collect(&c)?.iter().map(super::copy_value).collect();
-        Plan::Parallel(list_slices(items.len(), n).into_iter().map(|r| items[r].to_vec()).collect())
-    };
-    let id = ctx.engine.borrow_mut().add_rdd("ParallelCollectionRDD", n, &[], plan);
+        if size > 0 {
+            // `parallelize([], n).mapPartitionsWithIndex(f)`, f yielding each slice's range:
+            // our ParallelCollectionRDD yields the slices itself, so f is a pass-through.
+            let plan = Plan::Range(range_slices(r.start, size, r.step, n));
+            let id = ctx.add_rdd("ParallelCollectionRDD", jvm::PARALLELIZE_SITE.into(), n, &[], plan);
+            let empty = PyRdd::plain(ctx, id, None);
+            return Ok(rdd_value(empty.pipe(|_| vec![Op::Pass], vec![], false)?));
+        }
+    }
+    let items: Vec<Value> = it.collect(&c)?.iter().map(super::copy_value).collect();
+    let plan = Plan::Parallel(list_slices(items.len(), n).into_iter().map(|r| items[r].to_vec()).collect());
+    let id = ctx.add_rdd("ParallelCollectionRDD", jvm::PARALLELIZE_SITE.into(), n, &[], plan);
     Ok(rdd_value(PyRdd::plain(ctx, id, None)))
 }
 
@@ -280,18 +324,20 @@ pub fn as_rdd(v: &Value) -> PResult<Rc<PyRdd>> {
 /// `rdd.union(other)`: UnionRDD, or PartitionerAwareUnionRDD when both share a partitioner.
 pub fn union(a: &Rc<PyRdd>, b: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
     let (ja, jb) = (a.jrdd()?, b.jrdd()?);
-    let mut e = a.ctx.engine.borrow_mut();
-    let (na, nb) = (e.num_partitions(ja), e.num_partitions(jb));
+    let (na, nb) = (a.ctx.engine.borrow().num_partitions(ja), a.ctx.engine.borrow().num_partitions(jb));
+    let site = jvm::native_site("union");
     if a.partitioner.is_some() && a.partitioner == b.partitioner && na == nb {
-        let id = e.add_rdd("PartitionerAwareUnionRDD", na, &[ja, jb], Plan::AwareUnion(vec![ja, jb]));
-        drop(e);
+        let plan = Plan::AwareUnion(vec![ja, jb]);
+        let id = a.ctx.add_rdd("PartitionerAwareUnionRDD", site, na, &[ja, jb], plan);
         return Ok(PyRdd::plain(&a.ctx, id, a.partitioner.clone()));
     }
     let parts = (0..na).map(|p| (ja, p)).chain((0..nb).map(|p| (jb, p))).collect();
-    let id = e.add_rdd("UnionRDD", na + nb, &[ja, jb], Plan::Union(parts));
-    drop(e);
+    let id = a.ctx.add_rdd("UnionRDD", site, na + nb, &[ja, jb], Plan::Union(parts));
     Ok(PyRdd::plain(&a.ctx, id, None))
 }
+
+/// `RDD.__getnewargs__`'s error (PySpark's message, its line breaks and trailing spaces).
+const RDD_ON_WORKER: &str = "PySparkRuntimeError: [RDD_TRANSFORM_ONLY_VALID_ON_DRIVER] It appears that you are attempting to broadcast an RDD or reference an RDD from an \naction or transformation. RDD transformations and actions can only be invoked by the \ndriver, not inside of other transformations; for example, \nrdd1.map(lambda x: rdd2.values.count() * x) is invalid because the values \ntransformation and count action cannot be performed inside of the rdd1.map \ntransformation. For more information, see SPARK-5063.";
 
 pub const METHODS: &[&str] = &[
     "map",
@@ -322,6 +368,7 @@ pub const METHODS: &[&str] = &[
     "repartition",
     "cartesian",
     "zip",
+    "zipWithUniqueId",
     "zipWithIndex",
     "join",
     "leftOuterJoin",
@@ -344,6 +391,12 @@ pub const METHODS: &[&str] = &[
     "max",
     "min",
     "mean",
+    "stats",
+    "variance",
+    "stdev",
+    "sampleVariance",
+    "sampleStdev",
+    "histogram",
     "countByKey",
     "countByValue",
     "collectAsMap",
@@ -354,8 +407,15 @@ pub const METHODS: &[&str] = &[
     "lookup",
     "intersection",
     "subtract",
+    "subtractByKey",
     "sample",
+    "takeSample",
+    "randomSplit",
     "is_cached",
+    "name",
+    "setName",
+    "toDebugString",
+    "getStorageLevel",
     "id",
 ];
 
@@ -371,6 +431,10 @@ impl NativeObject for PyRdd {
         if name == "is_cached" {
             return Ok(NativeAttr::Value(Value::Bool(self.cached.get())));
         }
+        if name == "partitioner" {
+            let p = self.partitioner.clone().map_or(Value::None, |p| Value::Native(Rc::new(p)));
+            return Ok(NativeAttr::Value(p));
+        }
         if name == "context" {
             return Ok(NativeAttr::Value(Value::Native(Rc::new(super::SparkContext { ctx: self.ctx.clone() }))));
         }
@@ -385,16 +449,29 @@ impl NativeObject for PyRdd {
         it: &mut Interpreter,
     ) -> PResult<Value> {
         let me = as_rdd(&Value::Native(this.clone()))?;
-        match transform(&me, name, &args, &kwargs, it)? {
-            Some(v) => Ok(v),
-            None => super::actions::action(&me, name, &args, &kwargs, it),
+        let outermost = self.ctx.call_site.borrow().is_none();
+        if outermost {
+            *self.ctx.call_site.borrow_mut() = Some(format!("{name} at {}:{}", it.filename, it.line));
         }
+        let r = match transform(&me, name, &args, &kwargs, it) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => super::actions::action(&me, name, &args, &kwargs, it),
+            Err(e) => Err(e),
+        };
+        if outermost {
+            *self.ctx.call_site.borrow_mut() = None;
+        }
+        r
     }
     fn pickle(&self) -> crate::py::Pickle {
-        crate::py::Pickle::Unpicklable("RDD".into())
+        crate::py::Pickle::Raises(RDD_ON_WORKER.into())
     }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.core.rdd")
+    }
+    /// The JVM RDD's `toString`; like PySpark, this creates a pipelined RDD's `PythonRDD`.
     fn repr(&self) -> String {
-        format!("PythonRDD[{}] at RDD at PythonRDD.scala:53", self.jrdd.get().unwrap_or(self.prev))
+        self.ctx.jvm_string(self.jrdd().unwrap_or(self.prev))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -488,16 +565,27 @@ fn transform(
         }
         "union" => union(me, &as_rdd(&f1(args, kwargs, "other", name)?)?)?,
         "cache" | "persist" => {
+            let level = match arg(args, kwargs, 0, "storageLevel").filter(|_| name == "persist") {
+                Some(v) => jvm::level_of(&v)
+                    .ok_or_else(|| PyErr::new(ExcType::TypeError, "persist() expects a StorageLevel"))?,
+                None => jvm::Level::MEMORY_ONLY,
+            };
             let id = me.jrdd()?;
             me.cached.set(true);
+            me.ctx.set_level(id, level);
             me.ctx.engine.borrow_mut().set_cached(id, true);
             me.clone()
         }
         "unpersist" => {
-            if let Some(id) = me.jrdd.get() {
-                me.ctx.engine.borrow_mut().set_cached(id, false);
-            }
+            let id = me.jrdd()?;
+            me.ctx.set_level(id, jvm::Level::NONE);
+            me.ctx.engine.borrow_mut().set_cached(id, false);
             me.cached.set(false);
+            me.clone()
+        }
+        "setName" => {
+            let n = it.to_str(&f1(args, kwargs, "name", name)?)?;
+            me.ctx.set_jvm_name(me.jrdd()?, Some(n));
             me.clone()
         }
         "coalesce" | "repartition" => {
@@ -512,8 +600,9 @@ fn transform(
                 let m = n.min(parents.max(1));
                 let groups: Vec<Vec<u32>> =
                     (0..m).map(|i| (i * parents / m..(i + 1) * parents / m).collect()).collect();
-                let id = me.ctx.engine.borrow_mut().add_rdd(
+                let id = me.ctx.add_rdd(
                     "CoalescedRDD",
+                    jvm::native_site("coalesce"),
                     if parents == 0 { 0 } else { m },
                     &[j],
                     Plan::Coalesce { parent: j, groups },
@@ -524,35 +613,24 @@ fn transform(
         "cartesian" => {
             let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
             let (a, b) = (me.jrdd()?, o.jrdd()?);
-            let mut e = me.ctx.engine.borrow_mut();
-            let (na, nb) = (e.num_partitions(a), e.num_partitions(b));
-            let id = e.add_rdd("CartesianRDD", na * nb, &[a, b], Plan::Cartesian { a, b, nb });
-            drop(e);
+            let (na, nb) = (me.ctx.engine.borrow().num_partitions(a), me.ctx.engine.borrow().num_partitions(b));
+            let site = jvm::native_site("cartesian");
+            let id = me.ctx.add_rdd("CartesianRDD", site, na * nb, &[a, b], Plan::Cartesian { a, b, nb });
             PyRdd::plain(&me.ctx, id, None)
         }
-        "zip" => {
-            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
-            let (a, b) = (me.jrdd()?, o.jrdd()?);
-            let mut e = me.ctx.engine.borrow_mut();
-            let n = e.num_partitions(a);
-            if n != e.num_partitions(b) {
-                return Err(PyErr::new(
-                    ExcType::ValueError,
-                    "Can only zip with RDD which has the same number of partitions",
-                ));
-            }
-            let id = e.add_rdd("ZippedPartitionsRDD2", n, &[a, b], Plan::Zip { a, b });
-            drop(e);
-            PyRdd::plain(&me.ctx, id, None)
+        "zip" => zip(me, &as_rdd(&f1(args, kwargs, "other", name)?)?)?,
+        "zipWithUniqueId" => {
+            let n = me.num_partitions();
+            me.pipe(|_| vec![Op::ZipWithUniqueId(n)], vec![], false)?
         }
         "zipWithIndex" => {
             let n = me.num_partitions();
             let starts = if n > 1 {
                 let counts = me.pipe(|_| vec![Op::Count], vec![], false)?;
                 let id = counts.jrdd()?;
-                let parts = me.ctx.run_job(id, (0..n - 1).collect(), "collectAndServe")?;
+                let parts = me.ctx.run_job(id, (0..n).collect(), "collectAndServe")?;
                 let mut s = vec![0i64];
-                for p in parts {
+                for p in &parts[..parts.len() - 1] {
                     let c = p.first().and_then(|v| v.as_int()).unwrap_or(0);
                     s.push(s.last().copied().unwrap_or(0) + c);
                 }
@@ -579,19 +657,25 @@ fn transform(
                     rdds.push(as_rdd(a)?);
                 }
             }
-            let k = rdds.len();
-            let mut u: Option<Rc<PyRdd>> = None;
-            for (i, r) in rdds.iter().enumerate() {
-                let t = r.pipe(|_| vec![Op::Tag(i)], vec![], true)?;
-                u = Some(match u {
-                    None => t,
-                    Some(a) => union(&a, &t)?,
-                });
-            }
             let n = if name == "cogroup" { num(1) } else { None };
-            let g = u.expect("at least one rdd").group_by_key(n, None)?;
-            g.pipe(|_| vec![Op::Cogroup(k)], vec![], true)?
+            cogroup(&rdds, n)?
         }
+        "intersection" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let a = me.pipe(|_| vec![Op::PairWithNone], vec![], false)?;
+            let b = o.pipe(|_| vec![Op::PairWithNone], vec![], false)?;
+            let g = cogroup(&[a, b], None)?;
+            g.pipe(|_| vec![Op::KeepCogrouped(Keep::InEvery), Op::Keys], vec![], false)?
+        }
+        "subtractByKey" => subtract_by_key(me, &as_rdd(&f1(args, kwargs, "other", name)?)?, num(1))?,
+        "subtract" => {
+            let o = as_rdd(&f1(args, kwargs, "other", name)?)?;
+            let a = me.pipe(|_| vec![Op::PairWithTrue], vec![], false)?;
+            let b = o.pipe(|_| vec![Op::PairWithTrue], vec![], false)?;
+            let s = subtract_by_key(&a, &b, num(1))?;
+            s.pipe(|_| vec![Op::Keys], vec![], false)?
+        }
+        "sample" => super::sampling::sample(me, args, kwargs, it)?,
         "sortByKey" => {
             let asc = arg(args, kwargs, 0, "ascending").is_none_or(|v| v.truthy());
             let key = arg(args, kwargs, 2, "keyfunc");
@@ -607,6 +691,54 @@ fn transform(
         _ => return Ok(None),
     };
     Ok(Some(rdd_value(r)))
+}
+
+/// `zip`: both sides re-batched (`_reserialize` to 100-record batches), the JVM zips the
+/// batches, and the pair deserializer turns each `(batch, batch)` into records: on the driver
+/// for a plain `collect`, in the worker under further operators.
+fn zip(me: &Rc<PyRdd>, other: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
+    if me.num_partitions() != other.num_partitions() {
+        return Err(PyErr::new(ExcType::ValueError, "Can only zip with RDD which has the same number of partitions"));
+    }
+    let a = me.pipe(|_| vec![Op::Batch(ZIP_BATCH)], vec![], true)?.jrdd()?;
+    let b = other.pipe(|_| vec![Op::Batch(ZIP_BATCH)], vec![], true)?.jrdd()?;
+    let n = me.ctx.engine.borrow().num_partitions(a);
+    let id = me.ctx.add_rdd("ZippedPartitionsRDD2", jvm::native_site("zip"), n, &[a, b], Plan::Zip { a, b });
+    Ok(Rc::new(PyRdd {
+        ctx: me.ctx.clone(),
+        prev: id,
+        ops: vec![Op::UnpackPairBatches],
+        funcs: vec![],
+        jrdd: Cell::new(None),
+        partitioner: None,
+        cached: Cell::new(false),
+    }))
+}
+
+/// The batch size `zip` re-serializes both sides to when their batch sizes differ or are
+/// automatic (PySpark's default for `parallelize(range)` and every `PipelinedRDD`).
+const ZIP_BATCH: usize = 100;
+
+/// `python_cogroup`: each input's values tagged with its index, one union, groupByKey, and a
+/// tuple of `ResultIterable`s per key.
+fn cogroup(rdds: &[Rc<PyRdd>], n: Option<u32>) -> PResult<Rc<PyRdd>> {
+    let k = rdds.len();
+    let mut u: Option<Rc<PyRdd>> = None;
+    for (i, r) in rdds.iter().enumerate() {
+        let t = r.pipe(|_| vec![Op::Tag(i)], vec![], true)?;
+        u = Some(match u {
+            None => t,
+            Some(a) => union(&a, &t)?,
+        });
+    }
+    let g = u.expect("at least one rdd").group_by_key(n, None)?;
+    g.pipe(|_| vec![Op::Cogroup(k)], vec![], true)
+}
+
+/// `subtractByKey`: cogroup, keep keys only `me` has, flatten `me`'s values.
+fn subtract_by_key(me: &Rc<PyRdd>, other: &Rc<PyRdd>, n: Option<u32>) -> PResult<Rc<PyRdd>> {
+    let g = cogroup(&[me.clone(), other.clone()], n)?;
+    g.pipe(|_| vec![Op::KeepCogrouped(Keep::OnlyFirst), Op::FlatFirstGroup], vec![], true)
 }
 
 /// `sortByKey`: count, sample the keys (two jobs), range-partition by the sampled bounds,
@@ -635,7 +767,7 @@ fn sort_by_key(
         return Ok(me.clone());
     }
     let fraction = ((n as f64 * 20.0) / size.max(1) as f64).min(1.0);
-    let sample = me.pipe(|_| vec![Op::Sample { fraction, seed: 1 }, Op::Keys], vec![], false)?;
+    let sample = me.pipe(|_| vec![Op::Sample { draw: Draw::Bernoulli { fraction }, seed: 1 }, Op::Keys], vec![], false)?;
     let mut samples = super::actions::collect(&sample, it)?;
     if let Some(k) = &key {
         let mut keyed = vec![];

@@ -1,0 +1,209 @@
+//! `sc.accumulator(value[, param])`: the driver's `Accumulator` (its value lives in the
+//! engine's `spark::accumulators` channel) and the task-local copy a task deserializes, which
+//! adds into the running task's updates and refuses `.value`.
+
+use super::Ctx;
+use crate::py::ir::BinOp;
+use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PickledNative, PyErr, Str, Value};
+use crate::spark::accumulators::{AccumulatorId, Accumulators, AddInPlace};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+
+const KIND: &str = "pyspark.Accumulator";
+
+/// What a pickled accumulator carries: its id, its param's zero, and the param itself when
+/// it is a Python `AccumulatorParam`.
+#[derive(Serialize, Deserialize)]
+struct Wired {
+    id: AccumulatorId,
+    zero: crate::py::Wire,
+    param: Option<crate::py::Shipped>,
+}
+
+/// The driver's `Accumulator`.
+pub struct Accumulator {
+    id: AccumulatorId,
+    channel: Rc<Accumulators>,
+    zero: Value,
+    param: Option<Value>,
+}
+
+/// `SparkContext.accumulator(value, accum_param=None)`.
+pub fn new_accumulator(ctx: &Rc<Ctx>, value: Value, param: Option<Value>, it: &mut Interpreter) -> PResult<Value> {
+    let channel = ctx.engine.borrow().accumulators.clone();
+    let (zero, add) = match &param {
+        Some(p) => {
+            let zero_fn = it.get_attr(p, "zero")?;
+            let zero = it.call(&zero_fn, vec![value.clone()], vec![])?;
+            (zero, AddInPlace::Py(it.get_attr(p, "addInPlace")?))
+        }
+        None => {
+            let zero = match &value {
+                Value::Int(_) | Value::Big(_) | Value::Bool(_) => Value::Int(0),
+                Value::Float(_) => Value::Float(0.0),
+                other => {
+                    return Err(PyErr::new(
+                        ExcType::TypeError,
+                        format!("No default accumulator param for type <class '{}'>", other.type_name()),
+                    ))
+                }
+            };
+            (zero, AddInPlace::Plus)
+        }
+    };
+    let id = channel.register(value, add);
+    Ok(Value::Native(Rc::new(Accumulator { id, channel, zero, param })))
+}
+
+fn add_arg(args: &[Value], name: &str) -> PResult<Value> {
+    args.first().cloned().ok_or_else(|| {
+        PyErr::new(ExcType::TypeError, format!("Accumulator.{name}() missing 1 required positional argument: 'term'"))
+    })
+}
+
+impl NativeObject for Accumulator {
+    fn type_name(&self) -> &str {
+        "Accumulator"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        Ok(match name {
+            "value" => NativeAttr::Value(self.channel.value(self.id)),
+            "aid" => NativeAttr::Value(Value::Int(self.id as i64)),
+            "add" => NativeAttr::Method,
+            _ => NativeAttr::Missing,
+        })
+    }
+    fn set_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, value: Value, _it: &mut Interpreter) -> PResult<()> {
+        if name != "value" {
+            return Err(PyErr::new(ExcType::AttributeError, format!("'Accumulator' object has no attribute '{name}'")));
+        }
+        self.channel.set_value(self.id, value);
+        Ok(())
+    }
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        args: Vec<Value>,
+        _kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
+        let term = add_arg(&args, name)?;
+        let v = self.channel.adder(self.id).apply(it, self.channel.value(self.id), term)?;
+        self.channel.set_value(self.id, v);
+        Ok(Value::None)
+    }
+    /// `acc += term` is `__iadd__`: add on the driver, the same object back.
+    fn binary_op(
+        &self,
+        this: &Rc<dyn NativeObject>,
+        op: BinOp,
+        other: &Value,
+        reflected: bool,
+        it: &mut Interpreter,
+    ) -> PResult<Option<Value>> {
+        if op != BinOp::Add || reflected {
+            return Ok(None);
+        }
+        self.call_method(this, "add", vec![other.clone()], vec![], it)?;
+        Ok(Some(Value::Native(this.clone())))
+    }
+    fn repr(&self) -> String {
+        format!("Accumulator<id={}, value={}>", self.id, crate::py::repr::to_str(&self.channel.value(self.id)))
+    }
+    fn str(&self) -> Option<String> {
+        Some(crate::py::repr::to_str(&self.channel.value(self.id)))
+    }
+    fn pickle(&self) -> crate::py::Pickle {
+        let zero = crate::py::to_wire(&self.zero);
+        let param = self.param.as_ref().map(crate::py::ship);
+        match (zero, param.transpose()) {
+            (Ok(zero), Ok(param)) => {
+                let state = serde_json::to_vec(&Wired { id: self.id, zero, param }).expect("wire data serializes");
+                crate::py::Pickle::State(PickledNative { kind: KIND.into(), state })
+            }
+            _ => crate::py::Pickle::Unpicklable("Accumulator".into()),
+        }
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.accumulators")
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// An accumulator as a task sees it: `add` goes to the task's copy.
+struct TaskAccumulator {
+    id: AccumulatorId,
+    channel: Rc<Accumulators>,
+    add: AddInPlace,
+}
+
+const VALUE_IN_TASK: &str = "[VALUE_NOT_ACCESSIBLE] Value `Accumulator.value` cannot be accessed inside tasks.";
+
+impl NativeObject for TaskAccumulator {
+    fn type_name(&self) -> &str {
+        "Accumulator"
+    }
+    fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
+        match name {
+            "value" => {
+                Err(super::pyspark_exception("PySparkRuntimeError", ExcType::RuntimeError, VALUE_IN_TASK))
+            }
+            "aid" => Ok(NativeAttr::Value(Value::Int(self.id as i64))),
+            "add" => Ok(NativeAttr::Method),
+            _ => Ok(NativeAttr::Missing),
+        }
+    }
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        args: Vec<Value>,
+        _kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
+        let term = add_arg(&args, name)?;
+        self.channel.task_add(it, self.id, &self.add, term)?;
+        Ok(Value::None)
+    }
+    fn binary_op(
+        &self,
+        this: &Rc<dyn NativeObject>,
+        op: BinOp,
+        other: &Value,
+        reflected: bool,
+        it: &mut Interpreter,
+    ) -> PResult<Option<Value>> {
+        if op != BinOp::Add || reflected {
+            return Ok(None);
+        }
+        self.call_method(this, "add", vec![other.clone()], vec![], it)?;
+        Ok(Some(Value::Native(this.clone())))
+    }
+    fn class_module(&self) -> Option<&str> {
+        Some("pyspark.accumulators")
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Lets the executor's interpreter deserialize accumulators into task-local copies.
+pub fn register_reviver(worker: &mut Interpreter, channel: Rc<Accumulators>) {
+    let revive = move |p: &PickledNative, it: &mut Interpreter| -> PResult<Value> {
+        let w: Wired = serde_json::from_slice(&p.state)
+            .map_err(|e| PyErr::new(ExcType::RuntimeError, format!("bad accumulator state: {e}")))?;
+        let add = match &w.param {
+            Some(s) => {
+                let param = s.revive(it)?;
+                AddInPlace::Py(it.get_attr(&param, "addInPlace")?)
+            }
+            None => AddInPlace::Plus,
+        };
+        channel.task_touch(w.id, crate::py::from_wire(&w.zero)?);
+        Ok(Value::Native(Rc::new(TaskAccumulator { id: w.id, channel: channel.clone(), add })))
+    };
+    worker.register_reviver(KIND, Rc::new(revive));
+}
