@@ -40,7 +40,7 @@ fn tree_model(state: &UiState, snapshot: &Rc<ClusterSnapshot>) -> TreeModel {
 pub fn app() -> Html {
     let state = use_reducer(UiState::default);
     let cluster = use_cluster(state.n_servers, state.epoch_of_page, state.dispatcher());
-    let spark = use_spark(state.dispatcher());
+    let spark = use_spark(state.spark_shape, state.dispatcher());
 
     let act = |f: fn(&crate::runtime::LiveCluster, Sid)| {
         let cluster = cluster.clone();
@@ -81,6 +81,10 @@ pub fn app() -> Html {
     let on_run = {
         let spark = spark.clone();
         Callback::from(move |src: String| spark.iter().for_each(|s| s.run(&src)))
+    };
+    let on_shape = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |(x, c): (u32, u32)| dispatch.dispatch(Action::SparkShape(x, c)))
     };
     let on_cancel = {
         let spark = spark.clone();
@@ -136,7 +140,7 @@ pub fn app() -> Html {
     };
     let spark_body = html! {
         <div class={classes!((state.view != View::Spark).then_some("hidden"))}>
-            <SparkPanel snapshot={state.spark.clone()} {on_run} {on_cancel} on_kill={on_spark_kill} on_restart={on_spark_restart} />
+            <SparkPanel snapshot={state.spark.clone()} shape={state.spark_shape} {on_shape} {on_run} {on_cancel} on_kill={on_spark_kill} on_restart={on_spark_restart} />
         </div>
     };
     let tab = |v: View, label: &str, key: &str| html! {
@@ -163,7 +167,7 @@ pub fn app() -> Html {
             { spark_body }
             if state.view == View::Spark {
                 <footer class="help">
-                    { "Pick a preset and press Run. The driver (its own worker) turns each action into a job, cuts it into stages at shuffles and sends tasks to the executors (one worker each, 2 cores). Kill an executor while a stage runs: its running tasks are lost and re-run elsewhere, its shuffle output is gone, so the next stage fails to fetch it (FetchFailed) and the parent stage runs again from lineage; the answer does not change. Restart brings a new executor process on that worker." }
+                    { "Pick a preset and press Run. The driver (its own worker) turns each action into a job, cuts it into stages at shuffles and sends tasks to the executors (one worker each; pick how many and their cores on the right). Kill an executor while a stage runs: its running tasks are lost and re-run elsewhere, its shuffle output is gone, so the next stage fails to fetch it (FetchFailed) and the parent stage runs again from lineage; the answer does not change. Restart brings a new executor process on that worker." }
                 </footer>
             } else {
             <footer class="help">

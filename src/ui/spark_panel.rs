@@ -34,6 +34,11 @@ pub struct SparkPanelProps {
     pub on_run: Callback<String>,
     #[prop_or_default]
     pub on_cancel: Callback<()>,
+    /// (executors, cores each) of the running cluster, and how to ask for another.
+    #[prop_or((2, 2))]
+    pub shape: (u32, u32),
+    #[prop_or_default]
+    pub on_shape: Callback<(u32, u32)>,
     pub on_kill: Callback<NodeId>,
     pub on_restart: Callback<NodeId>,
 }
@@ -95,6 +100,7 @@ pub fn spark_panel(props: &SparkPanelProps) -> Html {
                 { stage_table(snap.as_deref()) }
             </section>
             <aside class="panel exec-panel">
+                { shape_picker(props.shape, &props.on_shape, running) }
                 { executors(snap.as_deref(), &props.on_kill, &props.on_restart) }
                 { timeline(snap.as_deref()) }
             </aside>
@@ -264,6 +270,32 @@ fn stage_table(snap: Option<&SparkSnapshot>) -> Html {
                 }) }
             </tbody>
         </table>
+    }
+}
+
+/// Executors and cores per executor: a new shape starts a new cluster (new workers).
+fn shape_picker(shape: (u32, u32), on_shape: &Callback<(u32, u32)>, running: bool) -> Html {
+    let (x, c) = shape;
+    let pick = |executors: bool| {
+        let on_shape = on_shape.clone();
+        Callback::from(move |e: Event| {
+            let n: u32 = e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(2);
+            on_shape.emit(if executors { (n, c) } else { (x, n) });
+        })
+    };
+    html! {
+        <div class="shape" title="a new shape starts a new cluster: sc.defaultParallelism = executors × cores (at least 2)">
+            <label class="field">{ "executors" }
+                <select data-control="executors" onchange={pick(true)} disabled={running}>
+                    { for (1..=4u32).map(|n| html! { <option value={n.to_string()} selected={n == x}>{ n }</option> }) }
+                </select>
+            </label>
+            <label class="field">{ "cores" }
+                <select data-control="cores" onchange={pick(false)} disabled={running}>
+                    { for (1..=4u32).map(|n| html! { <option value={n.to_string()} selected={n == c}>{ n }</option> }) }
+                </select>
+            </label>
+        </div>
     }
 }
 

@@ -19,6 +19,8 @@ pub struct UiState {
     /// The znode whose Stat the tree panel shows.
     pub selected_znode: Option<String>,
     pub spark: Option<Rc<SparkSnapshot>>,
+    /// The Spark cluster's shape: (executors, cores each); a change starts a new cluster.
+    pub spark_shape: (u32, u32),
     /// Which workspace is shown: the ZooKeeper ensemble or Spark.
     pub view: View,
 }
@@ -39,6 +41,7 @@ impl Default for UiState {
             tree_server: None,
             selected_znode: None,
             spark: None,
+            spark_shape: (2, 2),
             view: View::ZooKeeper,
         }
     }
@@ -52,6 +55,7 @@ pub enum Action {
     PickTreeServer(Sid),
     SelectZnode(Option<String>),
     Spark(Rc<SparkSnapshot>),
+    SparkShape(u32, u32),
     Show(View),
 }
 
@@ -74,6 +78,10 @@ impl Reducible for UiState {
             Action::PickTreeServer(sid) => next.tree_server = Some(sid),
             Action::SelectZnode(path) => next.selected_znode = path,
             Action::Spark(s) => next.spark = Some(s),
+            Action::SparkShape(x, c) => {
+                next.spark_shape = (x, c);
+                next.spark = None;
+            }
             Action::Show(v) => next.view = v,
         }
         Rc::new(next)
