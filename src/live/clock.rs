@@ -50,3 +50,31 @@ impl VirtualClock {
         Some(self.now + whole as Millis)
     }
 }
+
+/// What falls due next in a conductor: a message on the wire or a node's timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due<N> {
+    Flight(Millis),
+    Wake(Millis, N),
+}
+
+/// The earlier of the next arrival and the next wake-up (an arrival first at equal times), or
+/// None if neither is due by `until`.
+pub fn next_due<N>(flight: Option<Millis>, wake: Option<(Millis, N)>, until: Millis) -> Option<Due<N>> {
+    let due = match (flight, wake) {
+        (Some(f), Some((w, n))) => {
+            if f <= w {
+                Due::Flight(f)
+            } else {
+                Due::Wake(w, n)
+            }
+        }
+        (Some(f), None) => Due::Flight(f),
+        (None, Some((w, n))) => Due::Wake(w, n),
+        (None, None) => return None,
+    };
+    let at = match &due {
+        Due::Flight(t) | Due::Wake(t, _) => *t,
+    };
+    (at <= until).then_some(due)
+}

@@ -11,6 +11,7 @@
 //! client  ◀── take_client_mail(owns): what servers said to its connections ── Conductor
 //! ```
 
+use super::clock::{next_due, Due};
 use super::protocol::{FromWorker, ToWorker};
 use crate::sim::{Disk, Effect, LinkConfig, Millis, Network, Rng};
 use crate::zab::clients::{ClientConn, ClientReq, ClientResp};
@@ -253,28 +254,18 @@ impl Conductor {
         loop {
             let next_flight = self.in_flight.first_key_value().map(|(&(t, _), _)| t);
             let next_wake = self.nodes.iter().filter_map(|(&s, n)| n.wake_at.map(|t| (t, s))).min();
-            let flight_first = match (next_flight, next_wake) {
-                (Some(f), Some((w, _))) => f <= w,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if flight_first {
-                let t = next_flight.expect("checked");
-                if t > until {
-                    break;
+            match next_due(next_flight, next_wake, until) {
+                None => break,
+                Some(Due::Flight(t)) => {
+                    self.now = t;
+                    let (_, flight) = self.in_flight.pop_first().expect("checked");
+                    self.deliver(flight, &mut posts);
                 }
-                self.now = t;
-                let (_, flight) = self.in_flight.pop_first().expect("checked");
-                self.deliver(flight, &mut posts);
-            } else {
-                let (t, sid) = next_wake.expect("checked");
-                if t > until {
-                    break;
+                Some(Due::Wake(t, sid)) => {
+                    self.now = t;
+                    self.nodes.get_mut(&sid).expect("known").wake_at = None;
+                    self.post(sid, ToWorker::Wake { now: t }, &mut posts);
                 }
-                self.now = t;
-                self.nodes.get_mut(&sid).expect("known").wake_at = None;
-                self.post(sid, ToWorker::Wake { now: t }, &mut posts);
             }
         }
         self.now = self.now.max(until);
@@ -335,7 +326,7 @@ impl Conductor {
         if self.nodes[&sid].generation != generation || !self.is_alive(sid) {
             return Vec::new(); // from a worker that has since been killed
         }
-        self.nodes.get_mut(&sid).expect("known").view = Some(view);
+        self.nodes.get_mut(&sid).expect("known").view = Some(*view);
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => self.send(sid, to, Wire::Msg(msg)),

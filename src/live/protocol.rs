@@ -44,7 +44,7 @@ pub enum FromWorker {
     Ready,
     Output {
         effects: Effects<ZabMsg, ZkEvent>,
-        view: ServerView,
+        view: Box<ServerView>,
     },
 }
 
@@ -80,6 +80,6 @@ impl WorkerNode {
         if let Err(e) = server.check_invariants() {
             return Err(format!("invariant violated: {e}"));
         }
-        Ok(Some(FromWorker::Output { effects, view: server.view() }))
+        Ok(Some(FromWorker::Output { effects, view: Box::new(server.view()) }))
     }
 }

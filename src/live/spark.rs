@@ -9,7 +9,7 @@
 //!                 worker_output ─▶ sends routed through the network, events ─▶ JobsModel
 //! ```
 
-use super::clock::VirtualClock;
+use super::clock::{next_due, Due, VirtualClock};
 use super::conductor::NodeStatus;
 use super::jobs::JobsModel;
 use crate::sim::{Effect, Effects, LinkConfig, Millis, Network, NodeId, Process, Rng};
@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToSparkWorker {
     Init { id: NodeId, config: ClusterConfig, now: Millis },
-    Deliver { now: Millis, from: NodeId, msg: SparkMsg },
+    Deliver { now: Millis, from: NodeId, msg: Box<SparkMsg> },
     Wake { now: Millis },
     ConnectionLost { now: Millis, peer: NodeId },
     Command { now: Millis, cmd: ClusterCommand },
@@ -51,7 +51,7 @@ impl SparkWorkerNode {
             other => {
                 let node = self.node.as_mut()?;
                 match other {
-                    ToSparkWorker::Deliver { now, from, msg } => node.message(now, from, msg, &mut effects),
+                    ToSparkWorker::Deliver { now, from, msg } => node.message(now, from, *msg, &mut effects),
                     ToSparkWorker::Wake { now } => node.wake(now, &mut effects),
                     ToSparkWorker::ConnectionLost { now, peer } => node.connection_lost(now, peer, &mut effects),
                     ToSparkWorker::Command { now, cmd } => node.command(now, cmd, &mut effects),
@@ -100,7 +100,7 @@ pub struct SparkSnapshot {
 }
 
 enum Wire {
-    Msg(SparkMsg),
+    Msg(Box<SparkMsg>),
     Reset,
 }
 
@@ -185,36 +185,26 @@ impl SparkConductor {
         loop {
             let next_flight = self.in_flight.first_key_value().map(|(&(t, _), _)| t);
             let next_wake = self.nodes.iter().filter_map(|(&s, n)| n.wake_at.map(|t| (t, s))).min();
-            let flight_first = match (next_flight, next_wake) {
-                (Some(f), Some((w, _))) => f <= w,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if flight_first {
-                let t = next_flight.expect("checked");
-                if t > until {
-                    break;
+            match next_due(next_flight, next_wake, until) {
+                None => break,
+                Some(Due::Flight(t)) => {
+                    self.clock.set_now(t);
+                    let (_, (from, to, wire)) = self.in_flight.pop_first().expect("checked");
+                    if !self.alive(to) {
+                        continue;
+                    }
+                    let now = self.now();
+                    let msg = match wire {
+                        Wire::Msg(msg) => ToSparkWorker::Deliver { now, from, msg },
+                        Wire::Reset => ToSparkWorker::ConnectionLost { now, peer: from },
+                    };
+                    self.post(to, msg, &mut posts);
                 }
-                self.clock.set_now(t);
-                let (_, (from, to, wire)) = self.in_flight.pop_first().expect("checked");
-                if !self.alive(to) {
-                    continue;
+                Some(Due::Wake(t, id)) => {
+                    self.clock.set_now(t);
+                    self.nodes.get_mut(&id).expect("known").wake_at = None;
+                    self.post(id, ToSparkWorker::Wake { now: t }, &mut posts);
                 }
-                let now = self.now();
-                let msg = match wire {
-                    Wire::Msg(msg) => ToSparkWorker::Deliver { now, from, msg },
-                    Wire::Reset => ToSparkWorker::ConnectionLost { now, peer: from },
-                };
-                self.post(to, msg, &mut posts);
-            } else {
-                let (t, id) = next_wake.expect("checked");
-                if t > until {
-                    break;
-                }
-                self.clock.set_now(t);
-                self.nodes.get_mut(&id).expect("known").wake_at = None;
-                self.post(id, ToSparkWorker::Wake { now: t }, &mut posts);
             }
         }
         self.clock.set_now(self.now().max(until));
@@ -255,7 +245,7 @@ impl SparkConductor {
                         Effect::Send { to, msg } => {
                             if self.nodes.contains_key(&to) {
                                 let key = (self.arrival(id, to), self.next_seq());
-                                self.in_flight.insert(key, (id, to, Wire::Msg(msg)));
+                                self.in_flight.insert(key, (id, to, Wire::Msg(Box::new(msg))));
                             }
                         }
                         Effect::WakeAt(at) => self.nodes.get_mut(&id).expect("known").wake_at = Some(at),

@@ -3,17 +3,14 @@
 //! the page's zkCli console (`LiveConsole`) on the same clock, and hands the UI a fresh snapshot
 //! on every frame (and the console's whenever it changed).
 
+use super::pool::WorkerPool;
 use crate::live::client::{ConsoleSnapshot, LiveConsole};
 use crate::live::{ClusterSnapshot, Conductor, FromWorker, Post};
 use crate::zk::cli::Completion;
 use crate::zab::Sid;
 use gloo::timers::callback::Interval;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, MessageEvent, Worker};
 use yew::Callback;
 
 /// The loader Trunk writes for `src/bin/node_worker.rs` (`data-loader-shim`), relative to the page.
@@ -21,25 +18,14 @@ pub const WORKER_SCRIPT: &str = "node_worker_loader.js";
 /// Milliseconds between frames of the conductor's clock.
 const FRAME_MS: u32 = 33;
 
-struct WorkerSlot {
-    worker: Worker,
-    generation: u32,
-    _onmessage: Closure<dyn FnMut(MessageEvent)>,
-    _onerror: Closure<dyn FnMut(ErrorEvent)>,
-}
-
 struct Inner {
     conductor: Conductor,
     console: LiveConsole,
     /// What the console looked like when last published: (transcript version, prompt, busy,
     /// state, server).
     console_key: Option<(u64, String, bool, &'static str, Option<Sid>)>,
-    workers: BTreeMap<Sid, WorkerSlot>,
-    worker_url: String,
+    workers: WorkerPool,
     last_frame_ms: f64,
-    /// Slots of crashed workers, dropped on the next frame: a closure must not be dropped while
-    /// it runs, and the crash is noticed inside the worker's own `error` handler.
-    graveyard: Vec<WorkerSlot>,
 }
 
 /// A handle to the live cluster; clones share it. Dropping the last one stops every worker.
@@ -57,20 +43,6 @@ impl PartialEq for LiveCluster {
     }
 }
 
-fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
-}
-
-/// Resolves a worker script against the page's URL, so it loads from any base path.
-pub(crate) fn resolve(script: &str) -> String {
-    let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
-    web_sys::Url::new_with_base(script, &base).map_or(script.to_string(), |u| u.href())
-}
-
-fn worker_url() -> String {
-    resolve(WORKER_SCRIPT)
-}
-
 impl LiveCluster {
     /// Starts `n` servers, each in its own worker, and zkCli connecting to them.
     pub fn start(
@@ -85,10 +57,8 @@ impl LiveCluster {
             conductor,
             console,
             console_key: None,
-            workers: BTreeMap::new(),
-            worker_url: worker_url(),
-            last_frame_ms: now_ms(),
-            graveyard: Vec::new(),
+            workers: WorkerPool::new(WORKER_SCRIPT),
+            last_frame_ms: super::now_ms(),
         }));
         let weak = Rc::downgrade(&inner);
         let (tick_cb, console_cb) = (on_snapshot.clone(), on_console.clone());
@@ -130,9 +100,7 @@ impl LiveCluster {
         {
             let mut inner = self.inner.borrow_mut();
             inner.conductor.kill(sid);
-            if let Some(slot) = inner.workers.remove(&sid) {
-                slot.worker.terminate();
-            }
+            inner.workers.terminate(sid);
         }
         self.publish();
     }
@@ -170,14 +138,6 @@ impl LiveCluster {
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        for slot in self.workers.values() {
-            slot.worker.terminate();
-        }
-    }
-}
-
 fn frame(
     inner: &Rc<RefCell<Inner>>,
     on_snapshot: &Callback<Rc<ClusterSnapshot>>,
@@ -185,10 +145,10 @@ fn frame(
 ) {
     let posts = {
         let mut guard = inner.borrow_mut();
-        let now = now_ms();
+        let now = super::now_ms();
         let elapsed = now - guard.last_frame_ms;
         guard.last_frame_ms = now;
-        guard.graveyard.clear();
+        guard.workers.clear_graveyard();
         guard.conductor.advance(elapsed)
     };
     deliver(inner, posts);
@@ -227,68 +187,32 @@ fn publish_console(inner: &Rc<RefCell<Inner>>, on_console: &Callback<Rc<ConsoleS
 fn deliver(inner: &Rc<RefCell<Inner>>, posts: Vec<Post>) {
     let guard = inner.borrow();
     for post in posts {
-        let Some(slot) = guard.workers.get(&post.sid) else { continue };
-        if slot.generation != post.generation {
-            continue;
-        }
-        match super::to_js(&post.msg) {
-            Ok(value) => {
-                if let Err(e) = slot.worker.post_message(&value) {
-                    web_sys::console::error_2(&"zkspark: postMessage to worker failed".into(), &e);
-                }
-            }
-            Err(e) => web_sys::console::error_1(&format!("zkspark: cannot encode input: {e}").into()),
-        }
+        guard.workers.post(post.sid, post.generation, &post.msg);
     }
 }
 
 /// Spawns the worker for `sid`'s current generation and wires its events back. Replies to the
 /// console are taken at once, so a command's round trips do not wait for the next frame.
 fn spawn(inner: &Rc<RefCell<Inner>>, sid: Sid, on_console: Callback<Rc<ConsoleSnapshot>>) {
-    let (url, generation) = {
-        let guard = inner.borrow();
-        (guard.worker_url.clone(), guard.conductor.generation(sid))
-    };
-    let worker = match Worker::new(&url) {
-        Ok(w) => w,
-        Err(e) => {
-            let message = format!("could not start worker: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")));
-            inner.borrow_mut().conductor.worker_crashed(sid, generation, message);
-            return;
-        }
-    };
-    let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let Some(inner) = weak.upgrade() else { return };
-        let output: FromWorker = match serde_wasm_bindgen::from_value(event.data()) {
-            Ok(o) => o,
-            Err(e) => {
-                web_sys::console::error_1(&format!("zkspark: unreadable output from zk{sid}: {e}").into());
-                return;
-            }
-        };
+    let generation = inner.borrow().conductor.generation(sid);
+    let (weak_out, weak_err): (Weak<RefCell<Inner>>, Weak<RefCell<Inner>>) = (Rc::downgrade(inner), Rc::downgrade(inner));
+    let on_output = move |output: FromWorker| {
+        let Some(inner) = weak_out.upgrade() else { return };
         let posts = inner.borrow_mut().conductor.worker_output(sid, generation, output);
         deliver(&inner, posts);
         if inner.borrow().conductor.has_client_mail() {
             tick_console(&inner);
             publish_console(&inner, &on_console);
         }
-    });
-    let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
-    let onerror = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-        event.prevent_default(); // handled: shown on the server's card, not as an uncaught error
-        let Some(inner) = weak.upgrade() else { return };
+    };
+    let on_error = move |message: String| {
+        let Some(inner) = weak_err.upgrade() else { return };
         let mut guard = inner.borrow_mut();
-        guard.conductor.worker_crashed(sid, generation, event.message());
-        if let Some(slot) = guard.workers.remove(&sid) {
-            slot.worker.terminate();
-            guard.graveyard.push(slot);
-        }
-    });
-    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-    let slot = WorkerSlot { worker, generation, _onmessage: onmessage, _onerror: onerror };
-    if let Some(old) = inner.borrow_mut().workers.insert(sid, slot) {
-        old.worker.terminate();
+        guard.conductor.worker_crashed(sid, generation, message);
+        guard.workers.bury(sid);
+    };
+    let spawned = inner.borrow_mut().workers.spawn(sid, generation, on_output, on_error);
+    if let Err(message) = spawned {
+        inner.borrow_mut().conductor.worker_crashed(sid, generation, message);
     }
 }

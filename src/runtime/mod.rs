@@ -3,6 +3,7 @@
 //! and the workers with `postMessage`. Nothing protocol-specific lives here.
 
 pub mod cluster;
+pub mod pool;
 pub mod spark;
 pub mod worker;
 
@@ -13,4 +14,9 @@ pub use spark::LiveSpark;
 /// (`serverId << 56 | …`) do not fit a JavaScript number.
 pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, serde_wasm_bindgen::Error> {
     value.serialize(&serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true))
+}
+
+/// The page's clock for frames (wall time; only hosts read it, never a node).
+pub(crate) fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }

@@ -165,6 +165,22 @@ impl SimFs {
     }
 }
 
+/// The data sets bundled with the playground, under `/data/` (`sc.textFile("/data/words.txt")`):
+/// the ones the PySpark fixtures were recorded with.
+pub const BUNDLED_DATA: &[(&str, &str)] = &[
+    ("words.txt", include_str!("../../static/data/words.txt")),
+    ("people.csv", include_str!("../../static/data/people.csv")),
+];
+
+/// A file system holding the bundled data sets.
+pub fn bundled() -> SimFs {
+    let mut fs = SimFs::default();
+    for (name, text) in BUNDLED_DATA {
+        fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
+    }
+    fs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,18 +227,3 @@ mod tests {
     }
 }
 
-/// The data sets bundled with the playground, under `/data/` (`sc.textFile("/data/words.txt")`):
-/// the ones the PySpark fixtures were recorded with.
-pub const BUNDLED_DATA: &[(&str, &str)] = &[
-    ("words.txt", include_str!("../../static/data/words.txt")),
-    ("people.csv", include_str!("../../static/data/people.csv")),
-];
-
-/// A file system holding the bundled data sets.
-pub fn bundled() -> SimFs {
-    let mut fs = SimFs::default();
-    for (name, text) in BUNDLED_DATA {
-        fs.write(&format!("/data/{name}"), text.as_bytes().to_vec());
-    }
-    fs
-}

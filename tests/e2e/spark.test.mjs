@@ -85,3 +85,17 @@ pageTest('killing an executor mid-stage retries the stage and keeps the answer',
   await page.screenshot({ path: `${ARTIFACTS}/spark-3-recovered.png`, fullPage: true });
   assert.deepEqual(errors, []);
 });
+
+pageTest('the cluster shape is chosen in the page: three executors of one core', async (page) => {
+  const errors = watchErrors(page);
+  await openSpark(page);
+  await page.locator('[data-control="executors"]').selectOption('3');
+  await page.locator('[data-control="cores"]').selectOption('1');
+  await page.waitForFunction(() => document.querySelectorAll('[data-kind="spark-executor"][data-state="alive"]').length === 3
+    && document.querySelector('[data-node="exec3"] [data-field="running"]') !== null, null, { timeout: 30_000, polling: 100 });
+  const editor = page.locator('[data-testid="job-editor"]');
+  await editor.fill('from pyspark import SparkContext\nsc = SparkContext()\nprint(sc.defaultParallelism, sc.parallelize(range(9)).glom().map(len).collect())\n');
+  await page.locator('[data-action="run-job"]').click();
+  await waitForOutput(page, '3 [3, 3, 3]\n');
+  assert.deepEqual(errors, []);
+});

@@ -407,20 +407,7 @@ fn new_context(
             .find(|(k, _)| k == "spark.default.parallelism")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(cores.max(2));
-        let ctx = Rc::new(Ctx {
-            engine: engine.clone(),
-            master: CLUSTER_MASTER.into(),
-            app_name,
-            conf,
-            default_parallelism,
-            stopped: Cell::new(false),
-            jvm: RefCell::new(Default::default()),
-            call_site: RefCell::new(None),
-            sync_depth: Cell::new(0),
-            missing_inputs: RefCell::new(Default::default()),
-        });
-        *state.engine.borrow_mut() = Some(ctx.clone());
-        return Ok(Value::Native(Rc::new(SparkContext { ctx })));
+        return Ok(start_context(state, engine.clone(), CLUSTER_MASTER.into(), app_name, conf, default_parallelism));
     }
     let cores = match master.as_str() {
         "local" => 1,
@@ -436,9 +423,22 @@ fn new_context(
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
     let mut engine = Engine::new(cores, state.host.fs.clone());
     accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
+    let master = if master == "local[*]" { format!("local[{cores}]") } else { master };
+    Ok(start_context(state, Rc::new(RefCell::new(engine)), master, app_name, conf, default_parallelism))
+}
+
+/// The running context over `engine`, made the module's current one.
+fn start_context(
+    state: &Rc<SparkState>,
+    engine: Rc<RefCell<Engine>>,
+    master: String,
+    app_name: String,
+    conf: Vec<(String, String)>,
+    default_parallelism: u32,
+) -> Value {
     let ctx = Rc::new(Ctx {
-        engine: Rc::new(RefCell::new(engine)),
-        master: if master == "local[*]" { format!("local[{cores}]") } else { master },
+        engine,
+        master,
         app_name,
         conf,
         default_parallelism,
@@ -449,7 +449,7 @@ fn new_context(
         missing_inputs: RefCell::new(Default::default()),
     });
     *state.engine.borrow_mut() = Some(ctx.clone());
-    Ok(Value::Native(Rc::new(SparkContext { ctx })))
+    Value::Native(Rc::new(SparkContext { ctx }))
 }
 
 /// The master URL a cluster-mode program sees.
