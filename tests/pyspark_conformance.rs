@@ -11,7 +11,6 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 const ALLOWLIST: &[(&str, &str)] = &[
     ("broadcast", "sc.broadcast not implemented"),
     ("closures_kazoo", "kazoo.client not registered"),
-    ("save_text", "no os module (tempfile paths)"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
 ];
 

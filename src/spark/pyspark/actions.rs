@@ -241,6 +241,11 @@ pub fn action(
         }
         "saveAsTextFile" => {
             let path = it.to_str(&need(0, "path")?)?;
+            // Hadoop checks the output spec on the driver before the job is submitted.
+            if let Err(m) = me.ctx.engine.borrow().fs.check_output_dir(&path) {
+                let class = "org.apache.hadoop.mapred.FileAlreadyExistsException";
+                return Err(super::py4j_error("saveAsTextFile", class, &m));
+            }
             let r = me.pipe(|_| vec![Op::ToStr], vec![], false)?;
             let parts = collect_parts(&r, None, "saveAsTextFile")?;
             let lines: Vec<Vec<String>> =

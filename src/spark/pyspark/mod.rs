@@ -9,6 +9,7 @@
 
 mod accumulators;
 mod actions;
+mod files;
 pub mod jvm;
 mod rdd;
 pub mod sampling;
@@ -33,7 +34,7 @@ pub struct Host {
 
 /// Shared state of the `pyspark` module in one interpreter.
 pub struct SparkState {
-    pub host: Host,
+    pub host: RefCell<Host>,
     /// The running context's engine, for the host to inspect after the program.
     pub engine: RefCell<Option<Rc<Ctx>>>,
 }
@@ -124,7 +125,7 @@ impl Ctx {
     }
 }
 
-fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr {
+pub(crate) fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr {
     let msg = format!(
         "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: {java_class}: {message}"
     );
@@ -363,13 +364,13 @@ fn new_context(
             .strip_prefix("local[")
             .and_then(|r| r.strip_suffix(']'))
             .and_then(|n| n.parse().ok())
-            .unwrap_or(state.host.cores.max(1)),
+            .unwrap_or(state.host.borrow().cores.max(1)),
     };
     // spark-submit --master local[4] is what the fixtures ran under: "local[*]" from the
     // default conf means the host's cores.
     let default_parallelism =
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
-    let mut engine = Engine::new(cores, state.host.fs.clone());
+    let mut engine = Engine::new(cores, state.host.borrow().fs.clone());
     accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
     let ctx = Rc::new(Ctx {
         engine: RefCell::new(engine),
@@ -434,7 +435,8 @@ impl NativeObject for SparkContext {
 
 /// Registers `pyspark` in `interp`; the returned state gives the host the context afterwards.
 pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
-    let state = Rc::new(SparkState { host, engine: RefCell::new(None) });
+    let state = Rc::new(SparkState { host: RefCell::new(host), engine: RefCell::new(None) });
+    files::register(interp, &state);
     let m = Module::new("pyspark");
     for name in ["SparkConf", "SparkContext"] {
         m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));

@@ -250,7 +250,8 @@ pub fn context_method(
             let min = int_arg(arg(&args, &kwargs, 1, "minPartitions")).unwrap_or(ctx.default_parallelism.min(2));
             let e = ctx.engine.borrow();
             let (splits, missing) = match e.fs.input_files(&path) {
-                Ok(files) => (e.fs.splits(&files, min), None),
+                // HadoopRDD drops empty splits (`spark.hadoopRDD.ignoreEmptySplits`, default on).
+                Ok(files) => (e.fs.splits(&files, min).into_iter().filter(|s| s.length > 0).collect(), None),
                 Err(m) => (vec![], Some(m)),
             };
             drop(e);
