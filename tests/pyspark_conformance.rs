@@ -9,7 +9,6 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 
 /// Fixtures not passing yet, with the reason.
 const ALLOWLIST: &[(&str, &str)] = &[
-    ("broadcast", "sc.broadcast not implemented"),
     ("closures_kazoo", "kazoo.client not registered"),
     ("task_error_uncaught", "Java stack trace in the traceback"),
 ];

@@ -9,6 +9,7 @@
 
 mod accumulators;
 mod actions;
+mod broadcast;
 mod files;
 pub mod jvm;
 mod rdd;
@@ -55,6 +56,7 @@ pub struct Ctx {
     pub sync_depth: Cell<u32>,
     /// `textFile` RDDs over paths that do not exist, with Hadoop's error.
     pub missing_inputs: RefCell<std::collections::BTreeMap<super::RddId, String>>,
+    pub broadcasts: broadcast::Broadcasts,
 }
 
 impl Ctx {
@@ -100,6 +102,9 @@ impl Ctx {
         if let Some(message) = self.missing_input(rdd) {
             return Err(py4j_error(method, "org.apache.hadoop.mapred.InvalidInputException", &message));
         }
+        if let Some(message) = self.broadcasts.destroyed_in(self.ancestors(rdd)) {
+            return Err(py4j_error(method, "org.apache.spark.SparkException", &message));
+        }
         let r = self.engine.borrow_mut().run_job(rdd, partitions);
         r.map_err(|f| py4j_error(method, "org.apache.spark.SparkException", &f.message))
     }
@@ -107,21 +112,20 @@ impl Ctx {
     /// The error of a `textFile` input that `rdd` reads and that does not exist.
     fn missing_input(&self, rdd: super::RddId) -> Option<String> {
         let missing = self.missing_inputs.borrow();
-        if missing.is_empty() {
-            return None;
-        }
+        self.ancestors(rdd).into_iter().find_map(|r| missing.get(&r).cloned())
+    }
+
+    /// `rdd` and every RDD it depends on.
+    fn ancestors(&self, rdd: super::RddId) -> std::collections::BTreeSet<super::RddId> {
         let e = self.engine.borrow();
         let mut stack = vec![rdd];
         let mut seen = std::collections::BTreeSet::new();
         while let Some(r) = stack.pop() {
-            if let Some(m) = missing.get(&r) {
-                return Some(m.clone());
-            }
             if seen.insert(r) {
                 stack.extend(e.scheduler.lineage.get(r).deps.iter().map(|d| d.parent()));
             }
         }
-        None
+        seen
     }
 }
 
@@ -372,6 +376,7 @@ fn new_context(
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
     let mut engine = Engine::new(cores, state.host.borrow().fs.clone());
     accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
+    broadcast::register_reviver(&mut engine.worker);
     let ctx = Rc::new(Ctx {
         engine: RefCell::new(engine),
         master: if master == "local[*]" { format!("local[{cores}]") } else { master },
@@ -383,6 +388,7 @@ fn new_context(
         call_site: RefCell::new(None),
         sync_depth: Cell::new(0),
         missing_inputs: RefCell::new(Default::default()),
+        broadcasts: Default::default(),
     });
     *state.engine.borrow_mut() = Some(ctx.clone());
     Ok(Value::Native(Rc::new(SparkContext { ctx })))
@@ -406,7 +412,8 @@ impl NativeObject for SparkContext {
             "master" => NativeAttr::Value(Value::str(&self.ctx.master)),
             "appName" => NativeAttr::Value(Value::str(&self.ctx.app_name)),
             "version" => NativeAttr::Value(Value::str("4.0.5")),
-            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator" => {
+            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator"
+            | "broadcast" => {
                 NativeAttr::Method
             }
             _ => NativeAttr::Missing,

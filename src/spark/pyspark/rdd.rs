@@ -73,6 +73,7 @@ impl PyRdd {
         if let Some(id) = self.jrdd.get() {
             return Ok(id);
         }
+        self.ctx.broadcasts.start_pickling();
         let mut shipped = Vec::with_capacity(self.funcs.len());
         for f in &self.funcs {
             shipped.push(crate::py::ship(f)?);
@@ -80,6 +81,7 @@ impl PyRdd {
         let n = self.ctx.engine.borrow().num_partitions(self.prev);
         let plan = Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped };
         let id = self.ctx.add_rdd("PythonRDD", self.ctx.site_or(jvm::PYTHON_RDD_SITE), n, &[self.prev], plan);
+        self.ctx.broadcasts.attach_pickled(id);
         self.jrdd.set(Some(id));
         Ok(id)
     }
@@ -283,6 +285,7 @@ pub fn context_method(
             Ok(Value::None)
         }
         "setLogLevel" => Ok(Value::None),
+        "broadcast" => Ok(super::broadcast::new_broadcast(ctx, need(&args, &kwargs, 0, "value", name)?)),
         "accumulator" => {
             let value = need(&args, &kwargs, 0, "value", name)?;
             let param = arg(&args, &kwargs, 1, "accum_param").filter(|p| !p.is_none());
