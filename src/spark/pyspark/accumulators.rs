@@ -148,9 +148,7 @@ impl NativeObject for TaskAccumulator {
     }
     fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
         match name {
-            "value" => {
-                Err(super::pyspark_exception("PySparkRuntimeError", ExcType::RuntimeError, VALUE_IN_TASK))
-            }
+            "value" => Err(super::pyspark_exception("PySparkRuntimeError", ExcType::RuntimeError, VALUE_IN_TASK)),
             "aid" => Ok(NativeAttr::Value(Value::Int(self.id as i64))),
             "add" => Ok(NativeAttr::Method),
             _ => Ok(NativeAttr::Missing),

@@ -43,7 +43,10 @@ impl Broadcasts {
     pub fn destroyed_in(&self, rdds: impl IntoIterator<Item = RddId>) -> Option<String> {
         let by_rdd = self.by_rdd.borrow();
         let destroyed = self.destroyed.borrow();
-        let id = rdds.into_iter().flat_map(|r| by_rdd.get(&r).cloned().unwrap_or_default()).find(|b| destroyed.contains(b))?;
+        let id = rdds
+            .into_iter()
+            .flat_map(|r| by_rdd.get(&r).cloned().unwrap_or_default())
+            .find(|b| destroyed.contains(b))?;
         Some(format!(
             "[INTERNAL_ERROR_BROADCAST] Attempted to use Broadcast({id}) after it was destroyed ({})  SQLSTATE: XX000",
             super::jvm::native_site("destroy")
@@ -95,7 +98,14 @@ impl NativeObject for Broadcast {
             _ => Ok(NativeAttr::Missing),
         }
     }
-    fn call_method(&self, _this: &Rc<dyn NativeObject>, name: &str, _args: Vec<Value>, _kwargs: Vec<(Str, Value)>, _it: &mut Interpreter) -> PResult<Value> {
+    fn call_method(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        name: &str,
+        _args: Vec<Value>,
+        _kwargs: Vec<(Str, Value)>,
+        _it: &mut Interpreter,
+    ) -> PResult<Value> {
         if name == "destroy" && !self.destroyed() {
             self.ctx.broadcasts.destroyed.borrow_mut().push(self.id);
         }

@@ -18,7 +18,10 @@ fn with_fs<T>(state: &SparkState, f: impl FnOnce(&mut SimFs) -> T) -> T {
 }
 
 fn not_found(path: &str) -> PyErr {
-    PyErr::new(ExcType::FileNotFoundError, format!("[Errno 2] No such file or directory: {}", crate::py::repr::repr(&Value::str(path))))
+    PyErr::new(
+        ExcType::FileNotFoundError,
+        format!("[Errno 2] No such file or directory: {}", crate::py::repr::repr(&Value::str(path))),
+    )
 }
 
 /// One of the file functions, bound to the program's file system.
@@ -66,7 +69,13 @@ impl NativeObject for FsFn {
     fn type_name(&self) -> &str {
         "builtin_function_or_method"
     }
-    fn call(&self, _this: &Rc<dyn NativeObject>, args: Vec<Value>, kwargs: Vec<(Str, Value)>, it: &mut Interpreter) -> PResult<Value> {
+    fn call(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        args: Vec<Value>,
+        kwargs: Vec<(Str, Value)>,
+        it: &mut Interpreter,
+    ) -> PResult<Value> {
         let state = &self.state;
         match self.name {
             "join" => Ok(Value::str(&join(&str_args(&args, it)?))),
@@ -85,7 +94,9 @@ impl NativeObject for FsFn {
             }
             "getsize" => {
                 let p = one_path(self.name, &args, it)?;
-                with_fs(state, |fs| fs.read(&p).map(|b| b.len())).map(|n| Value::Int(n as i64)).ok_or_else(|| not_found(&p))
+                with_fs(state, |fs| fs.read(&p).map(|b| b.len()))
+                    .map(|n| Value::Int(n as i64))
+                    .ok_or_else(|| not_found(&p))
             }
             "listdir" => {
                 let p = one_path(self.name, &args, it)?;
@@ -95,7 +106,8 @@ impl NativeObject for FsFn {
             }
             "rmtree" | "remove" => {
                 let p = one_path(self.name, &args, it)?;
-                let removed = with_fs(state, |fs| if self.name == "rmtree" { fs.remove_tree(&p) } else { fs.remove(&p) });
+                let removed =
+                    with_fs(state, |fs| if self.name == "rmtree" { fs.remove_tree(&p) } else { fs.remove(&p) });
                 if removed {
                     Ok(Value::None)
                 } else {
@@ -128,7 +140,10 @@ fn open(state: &SparkState, args: &[Value], kwargs: &[(Str, Value)], it: &mut In
         None => "r".into(),
     };
     if mode != "r" && mode != "rt" {
-        return Err(PyErr::new(ExcType::ValueError, format!("the job language opens files for reading only, not mode '{mode}'")));
+        return Err(PyErr::new(
+            ExcType::ValueError,
+            format!("the job language opens files for reading only, not mode '{mode}'"),
+        ));
     }
     let bytes = with_fs(state, |fs| fs.read(&path).map(<[u8]>::to_vec)).ok_or_else(|| not_found(&path))?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -155,7 +170,14 @@ impl NativeObject for File {
             _ => NativeAttr::Missing,
         })
     }
-    fn call_method(&self, this: &Rc<dyn NativeObject>, name: &str, _args: Vec<Value>, _kwargs: Vec<(Str, Value)>, _it: &mut Interpreter) -> PResult<Value> {
+    fn call_method(
+        &self,
+        this: &Rc<dyn NativeObject>,
+        name: &str,
+        _args: Vec<Value>,
+        _kwargs: Vec<(Str, Value)>,
+        _it: &mut Interpreter,
+    ) -> PResult<Value> {
         if self.closed.get() && !matches!(name, "close" | "__exit__") {
             return Err(PyErr::new(ExcType::ValueError, "I/O operation on closed file."));
         }

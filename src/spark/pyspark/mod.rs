@@ -413,9 +413,7 @@ impl NativeObject for SparkContext {
             "appName" => NativeAttr::Value(Value::str(&self.ctx.app_name)),
             "version" => NativeAttr::Value(Value::str("4.0.5")),
             "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator"
-            | "broadcast" => {
-                NativeAttr::Method
-            }
+            | "broadcast" => NativeAttr::Method,
             _ => NativeAttr::Missing,
         })
     }

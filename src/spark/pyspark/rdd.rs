@@ -2,10 +2,10 @@
 //! functions pipeline into one `PythonRDD`; key aggregations are combineLocally → partitionBy
 //! (portable_hash % n) → mergeCombiners; joins are tag, union, groupByKey, dispatch.
 
+use super::sampling::Draw;
 use super::{arg, jvm, Ctx};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
-use super::sampling::Draw;
 use crate::spark::ops::{Create, Keep, Merge, Op};
 use crate::spark::slicing::{list_slices, range_slices};
 use crate::spark::RddId;
@@ -771,7 +771,8 @@ fn sort_by_key(
         return Ok(me.clone());
     }
     let fraction = ((n as f64 * 20.0) / size.max(1) as f64).min(1.0);
-    let sample = me.pipe(|_| vec![Op::Sample { draw: Draw::Bernoulli { fraction }, seed: 1 }, Op::Keys], vec![], false)?;
+    let sample =
+        me.pipe(|_| vec![Op::Sample { draw: Draw::Bernoulli { fraction }, seed: 1 }, Op::Keys], vec![], false)?;
     let mut samples = super::actions::collect(&sample, it)?;
     if let Some(k) = &key {
         let mut keyed = vec![];

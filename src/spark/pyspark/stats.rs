@@ -156,7 +156,8 @@ impl NativeObject for StatCounter {
                     Value::Native(n) => n.as_any().downcast_ref::<StatCounter>().map(|s| s.0.borrow().clone()),
                     _ => None,
                 };
-                let other = other.ok_or_else(|| PyErr::new(ExcType::TypeError, "Can only merge StatCounter but got"))?;
+                let other =
+                    other.ok_or_else(|| PyErr::new(ExcType::TypeError, "Can only merge StatCounter but got"))?;
                 self.0.borrow_mut().merge(it, &other)?;
             }
             return Ok(Value::Native(this.clone()));
