@@ -205,3 +205,19 @@ pub fn register_reviver(worker: &mut Interpreter, channel: Rc<Accumulators>) {
     };
     worker.register_reviver(KIND, Rc::new(revive));
 }
+
+/// `pyspark.accumulators.AccumulatorParam`: the base class a program subclasses with its own
+/// `zero(value)` and `addInPlace(value1, value2)`.
+pub fn accumulator_param_class() -> Value {
+    let class = Rc::new(crate::py::value::Class {
+        name: crate::py::ir::s("AccumulatorParam"),
+        module: Some(crate::py::ir::s("pyspark.accumulators")),
+        bases: vec![],
+        mro: std::cell::RefCell::new(vec![]),
+        ns: std::cell::RefCell::new(Default::default()),
+        is_exception: false,
+        id: crate::py::value::next_id(),
+    });
+    *class.mro.borrow_mut() = vec![class.clone()];
+    Value::Class(class)
+}

@@ -447,6 +447,11 @@ pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
         m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));
     }
     m.set("StorageLevel", Value::Native(Rc::new(jvm::StorageLevel(None))));
+    let param = accumulators::accumulator_param_class();
+    m.set("AccumulatorParam", param.clone());
+    let accumulators_module = Module::new("pyspark.accumulators");
+    accumulators_module.set("AccumulatorParam", param);
+    interp.register_module(Rc::new(accumulators_module));
     interp.register_module(Rc::new(m));
     state
 }

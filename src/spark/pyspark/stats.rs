@@ -156,8 +156,10 @@ impl NativeObject for StatCounter {
                     Value::Native(n) => n.as_any().downcast_ref::<StatCounter>().map(|s| s.0.borrow().clone()),
                     _ => None,
                 };
-                let other =
-                    other.ok_or_else(|| PyErr::new(ExcType::TypeError, "Can only merge StatCounter but got"))?;
+                let other = other.ok_or_else(|| {
+                    let t = crate::py::repr::repr(&crate::py::builtins::type_of(&v));
+                    PyErr::new(ExcType::TypeError, format!("Can only merge StatCounter but got {t}"))
+                })?;
                 self.0.borrow_mut().merge(it, &other)?;
             }
             return Ok(Value::Native(this.clone()));
@@ -177,10 +179,11 @@ impl NativeObject for StatCounter {
             "asDict" => {
                 let d = Value::dict(Default::default());
                 let sample = args.first().is_some_and(|v| v.truthy());
+                // PySpark's own (inverted) choice: sample=False gives the sample statistics.
                 let (var, sd) = if sample {
-                    (m.sample_variance(), m.sample_variance().sqrt())
-                } else {
                     (m.variance(), m.variance().sqrt())
+                } else {
+                    (m.sample_variance(), m.sample_variance().sqrt())
                 };
                 let items = [
                     ("count", Value::Int(m.n)),
