@@ -138,6 +138,7 @@ struct TaskAccumulator {
     id: AccumulatorId,
     channel: Rc<Accumulators>,
     add: AddInPlace,
+    zero: Value,
 }
 
 const VALUE_IN_TASK: &str = "[VALUE_NOT_ACCESSIBLE] Value `Accumulator.value` cannot be accessed inside tasks.";
@@ -163,6 +164,8 @@ impl NativeObject for TaskAccumulator {
         it: &mut Interpreter,
     ) -> PResult<Value> {
         let term = add_arg(&args, name)?;
+        // A copy kept past its task (in some worker-side state) starts a new task-local copy.
+        self.channel.task_touch(self.id, super::copy_value(&self.zero));
         self.channel.task_add(it, self.id, &self.add, term)?;
         Ok(Value::None)
     }
@@ -200,8 +203,9 @@ pub fn register_reviver(worker: &mut Interpreter, channel: Rc<Accumulators>) {
             }
             None => AddInPlace::Plus,
         };
-        channel.task_touch(w.id, crate::py::from_wire(&w.zero)?);
-        Ok(Value::Native(Rc::new(TaskAccumulator { id: w.id, channel: channel.clone(), add })))
+        let zero = crate::py::from_wire(&w.zero)?;
+        channel.task_touch(w.id, super::copy_value(&zero));
+        Ok(Value::Native(Rc::new(TaskAccumulator { id: w.id, channel: channel.clone(), add, zero })))
     };
     worker.register_reviver(KIND, Rc::new(revive));
 }
