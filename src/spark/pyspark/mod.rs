@@ -1,5 +1,8 @@
 //! The `pyspark` module the job language imports: `SparkConf`, `SparkContext` and the RDD
-//! natives (`rdd.rs` transformations, `actions.rs` actions), over a local `Engine`.
+//! natives (`rdd.rs` transformations, `actions.rs` actions, `sampling.rs` samplers, `stats.rs`
+//! `StatCounter`/histogram), over a local `Engine`; `jvm.rs` is what the JVM side shows
+//! (RDD reprs, `toDebugString`, `StorageLevel`), `accumulators.rs` and `broadcast.rs` the
+//! shared variables, `files.rs` the driver's `os`/`open` over the simulated file system.
 //!
 //! ```text
 //! SparkContext(conf) ─▶ Ctx { Engine (Scheduler + one local executor of N cores) }
