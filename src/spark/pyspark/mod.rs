@@ -93,7 +93,8 @@ impl Ctx {
         id
     }
 
-    fn record(&self, id: super::RddId, class: &str, site: String) {
+    /// Records the JVM attributes of an RDD the engine added directly.
+    pub fn record(&self, id: super::RddId, class: &str, site: String) {
         let r = jvm::JvmRdd { class: class.to_string(), site, name: None, level: jvm::Level::NONE };
         self.jvm.borrow_mut().insert(id, r);
     }

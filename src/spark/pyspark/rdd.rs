@@ -596,8 +596,7 @@ fn transform(
             let n = int_arg(arg(args, kwargs, 0, "numPartitions")).unwrap_or(1).max(1);
             let shuffle = name == "repartition" || arg(args, kwargs, 1, "shuffle").is_some_and(|v| v.truthy());
             if shuffle {
-                let keyed = me.pipe(|_| vec![Op::RoundRobin { n }], vec![], false)?;
-                me.shuffle_keyed(&keyed, n, None)?
+                shuffled_coalesce(me, n)?
             } else {
                 let j = me.jrdd()?;
                 let parents = me.num_partitions();
@@ -722,6 +721,24 @@ fn zip(me: &Rc<PyRdd>, other: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
 /// The batch size `zip` re-serializes both sides to when their batch sizes differ or are
 /// automatic (PySpark's default for `parallelize(range)` and every `PipelinedRDD`).
 const ZIP_BATCH: usize = 100;
+
+/// `coalesce(n, shuffle=True)` as the JVM builds it over PySpark's re-batched `PythonRDD`:
+/// the round-robin keying (`MapPartitionsRDD`), `ShuffledRDD`, `CoalescedRDD`, `values`.
+/// Our `PythonRDD` does the batching and keying; the JVM RDDs pass records through.
+fn shuffled_coalesce(me: &Rc<PyRdd>, n: u32) -> PResult<Rc<PyRdd>> {
+    let batched = me.pipe(|_| vec![Op::RoundRobin { n }], vec![], true)?.jrdd()?;
+    let ctx = &me.ctx;
+    let site = jvm::native_site("coalesce");
+    let maps = ctx.engine.borrow().num_partitions(batched);
+    let keyed = ctx.add_rdd("MapPartitionsRDD", site.clone(), maps, &[batched], Plan::Identity(batched));
+    let shuffled = ctx.engine.borrow_mut().add_shuffled(keyed, n);
+    ctx.record(shuffled, "ShuffledRDD", site.clone());
+    let groups = (0..n).map(|i| vec![i]).collect();
+    let coalesced =
+        ctx.add_rdd("CoalescedRDD", site.clone(), n, &[shuffled], Plan::Coalesce { parent: shuffled, groups });
+    let values = ctx.add_rdd("MapPartitionsRDD", site, n, &[coalesced], Plan::Identity(coalesced));
+    Ok(PyRdd::plain(ctx, values, None))
+}
 
 /// `python_cogroup`: each input's values tagged with its index, one union, groupByKey, and a
 /// tuple of `ResultIterable`s per key.
