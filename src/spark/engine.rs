@@ -195,7 +195,9 @@ impl Engine {
                 match outcome {
                     Ok(value) => {
                         let accepted = self.scheduler.task_finished(spec.tid, TaskOutcome::Success);
-                        if accepted {
+                        // DAGScheduler.updateAccumulators: every shuffle map success, a result
+                        // task's first success for its partition.
+                        if accepted || matches!(spec.kind, TaskKind::ShuffleMap { .. }) {
                             self.accumulators.merge(updates);
                         }
                         if let (true, TaskKind::Result { output, .. }, Some(v)) = (accepted, &spec.kind, value) {

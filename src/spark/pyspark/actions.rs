@@ -112,13 +112,13 @@ pub fn action(
     };
     Ok(match name {
         "getNumPartitions" => Value::Int(me.num_partitions() as i64),
-        "id" => Value::Int(me.jrdd()? as i64),
-        "name" => me.ctx.jvm_rdd(me.jrdd()?).name.map_or(Value::None, |n| Value::str(&n)),
+        "id" => Value::Int(me.jvm_handle()? as i64),
+        "name" => me.ctx.jvm_rdd(me.jvm_handle()?).name.map_or(Value::None, |n| Value::str(&n)),
         "toDebugString" => {
-            let text = me.ctx.debug_string(me.jrdd()?);
+            let text = me.ctx.debug_string(me.jvm_handle()?);
             Value::Bytes(Rc::new(text.into_bytes()))
         }
-        "getStorageLevel" => super::jvm::level_value(me.ctx.jvm_rdd(me.jrdd()?).level),
+        "getStorageLevel" => super::jvm::level_value(me.ctx.jvm_rdd(me.jvm_handle()?).level),
         "collect" => Value::list(collect(me, it)?),
         "count" => Value::Int(count(me)?),
         "take" => {

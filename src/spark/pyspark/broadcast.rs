@@ -39,7 +39,8 @@ impl Broadcasts {
         }
     }
 
-    /// Spark's error for a job whose RDDs `rdds` use a destroyed broadcast.
+    /// Spark's error (`SparkException` and its causes, without Java frames) for a job whose
+    /// RDDs `rdds` use a destroyed broadcast.
     pub fn destroyed_in(&self, rdds: impl IntoIterator<Item = RddId>) -> Option<String> {
         let by_rdd = self.by_rdd.borrow();
         let destroyed = self.destroyed.borrow();
@@ -47,10 +48,12 @@ impl Broadcasts {
             .into_iter()
             .flat_map(|r| by_rdd.get(&r).cloned().unwrap_or_default())
             .find(|b| destroyed.contains(b))?;
-        Some(format!(
-            "[INTERNAL_ERROR_BROADCAST] Attempted to use Broadcast({id}) after it was destroyed ({})  SQLSTATE: XX000",
+        let cause = format!(
+            "org.apache.spark.SparkException: [INTERNAL_ERROR_BROADCAST] Attempted to use Broadcast({id}) after it was destroyed ({})  SQLSTATE: XX000",
             super::jvm::native_site("destroy")
-        ))
+        );
+        // The closure cleaner serializes the task's function, and with it the broadcast.
+        Some(format!("Task not serializable\nCaused by: java.io.IOException: {cause}\nCaused by: {cause}"))
     }
 }
 

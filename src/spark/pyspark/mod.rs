@@ -139,7 +139,9 @@ pub(crate) fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr
     );
     let inst: Rc<Instance> =
         new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
-    let java = jvm::JavaObject { class: java_class.into(), message: Some(message.into()), is_class: false };
+    // `message` may go on with `Caused by:` lines; the exception's own message is the first.
+    let own = message.lines().next().unwrap_or_default();
+    let java = jvm::JavaObject { class: java_class.into(), message: Some(own.into()), is_class: false };
     inst.dict.borrow_mut().insert(crate::py::ir::s("java_exception"), Value::Native(Rc::new(java)));
     PyErr::from_instance(inst)
 }

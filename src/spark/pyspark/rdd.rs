@@ -86,6 +86,16 @@ impl PyRdd {
         Ok(id)
     }
 
+    /// The JVM RDD Python holds (`_jrdd`) for `repr`, `id`, names, storage levels and debug
+    /// strings: a zip's is the JVM's zipped RDD itself, read through the pair deserializer.
+    pub fn jvm_handle(&self) -> PResult<RddId> {
+        if self.deserializes_only() {
+            Ok(self.prev)
+        } else {
+            self.jrdd()
+        }
+    }
+
     /// `PipelinedRDD(self, op)`: composes with this RDD's chain unless it is cached.
     pub fn pipe(
         self: &Rc<Self>,
@@ -93,7 +103,8 @@ impl PyRdd {
         funcs: Vec<Value>,
         keep_partitioner: bool,
     ) -> PResult<Rc<PyRdd>> {
-        let (prev, mut ops, mut all) = if self.pipelined() && !self.cached.get() {
+        // A zip's records are deserialized by the next Python function, cached or not.
+        let (prev, mut ops, mut all) = if self.deserializes_only() || (self.pipelined() && !self.cached.get()) {
             (self.prev, self.ops.clone(), self.funcs.clone())
         } else {
             (self.jrdd()?, vec![], vec![])
@@ -475,7 +486,17 @@ impl NativeObject for PyRdd {
     }
     /// The JVM RDD's `toString`; like PySpark, this creates a pipelined RDD's `PythonRDD`.
     fn repr(&self) -> String {
-        self.ctx.jvm_string(self.jrdd().unwrap_or(self.prev))
+        let id = self.jvm_handle().unwrap_or(self.prev);
+        // `cartesian` and `zip` hand Python a `JavaPairRDD`, whose toString is Object's.
+        match self.ctx.jvm_rdd(id).class.as_str() {
+            "CartesianRDD" | "ZippedPartitionsRDD2" if !self.pipelined() => {
+                format!(
+                    "org.apache.spark.api.java.JavaPairRDD@{:x}",
+                    0x1b6d_3586u32.wrapping_add(id.wrapping_mul(0x9e37))
+                )
+            }
+            _ => self.ctx.jvm_string(id),
+        }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -574,14 +595,14 @@ fn transform(
                     .ok_or_else(|| PyErr::new(ExcType::TypeError, "persist() expects a StorageLevel"))?,
                 None => jvm::Level::MEMORY_ONLY,
             };
-            let id = me.jrdd()?;
+            let id = me.jvm_handle()?;
             me.cached.set(true);
             me.ctx.set_level(id, level);
             me.ctx.engine.borrow_mut().set_cached(id, true);
             me.clone()
         }
         "unpersist" => {
-            let id = me.jrdd()?;
+            let id = me.jvm_handle()?;
             me.ctx.set_level(id, jvm::Level::NONE);
             me.ctx.engine.borrow_mut().set_cached(id, false);
             me.cached.set(false);
@@ -589,7 +610,7 @@ fn transform(
         }
         "setName" => {
             let n = it.to_str(&f1(args, kwargs, "name", name)?)?;
-            me.ctx.set_jvm_name(me.jrdd()?, Some(n));
+            me.ctx.set_jvm_name(me.jvm_handle()?, Some(n));
             me.clone()
         }
         "coalesce" | "repartition" => {
