@@ -225,3 +225,31 @@ pub fn accumulator_param_class() -> Value {
     *class.mro.borrow_mut() = vec![class.clone()];
     Value::Class(class)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{run_spark_program, Host};
+
+    /// Updates from shuffle map tasks count on every success: the map stage runs once for
+    /// `reduceByKey`'s two actions (the second skips it) and again for a new shuffle. The
+    /// values are a local PySpark 4.0.5 run's.
+    #[test]
+    fn shuffle_map_updates_count_once_per_run_of_the_stage() {
+        let program = "\
+from pyspark import SparkContext
+sc = SparkContext('local[4]', 'acc')
+pairs = sc.parallelize(range(1, 21), 4).map(lambda x: (x % 3, x))
+acc = sc.accumulator(0)
+def f(kv):
+    acc.add(1)
+    return kv
+red = pairs.map(f).reduceByKey(lambda a, b: a + b)
+print(sorted(red.collect()), acc.value)
+print(red.count(), acc.value)
+print(sorted(pairs.map(f).groupByKey().mapValues(len).collect()), acc.value)
+";
+        let run = run_spark_program(program, "acc.py", Host { cores: 4, fs: Default::default() });
+        assert!(run.ok, "{}", run.stderr);
+        assert_eq!(run.stdout, "[(0, 63), (1, 70), (2, 77)] 20\n3 20\n[(0, 6), (1, 7), (2, 7)] 40\n");
+    }
+}
