@@ -131,6 +131,11 @@ impl Interpreter {
         self.modules.insert(module.name.to_string(), module);
     }
 
+    /// Adds or replaces a builtin name (a host's `open` over its own file system).
+    pub fn register_builtin(&mut self, name: &str, v: Value) {
+        Rc::make_mut(&mut self.builtins).insert(s(name), v);
+    }
+
     /// How natives pickled as `kind` come back to life on this (executor) interpreter.
     pub fn register_reviver(&mut self, kind: &str, f: Reviver) {
         self.revivers.insert(kind.to_string(), f);

@@ -52,8 +52,9 @@
 //!   simulated); `str` hashes are CPython's with `PYTHONHASHSEED=0` (CPython randomizes them
 //!   per process otherwise, so even CPython's order of a set of strings varies by run).
 //! * No `match`, `async`, `yield` expressions' values (`send`), `global` at class level, zero-
-//!   argument `super()` (use `super(C, self)`), metaclasses, `open`, `exec`/`eval`. They raise
-//!   a `SyntaxError` naming the construct, or an error at run time.
+//!   argument `super()` (use `super(C, self)`), metaclasses, `open` (a host may register one:
+//!   `pyspark` does, over its file system), `exec`/`eval`. They raise a `SyntaxError` naming
+//!   the construct, or an error at run time.
 //! * Object addresses in reprs (`<function f at 0x…>`) are stable fake ones.
 //! * Tracebacks show only the program's frames: where CPython's stdlib is Python code (`json`,
 //!   `random`), CPython also prints its library frames.

@@ -1,11 +1,13 @@
 //! Accumulator updates from tasks to the driver, as Spark moves them: a task adds to its own
 //! task-local copies (starting from each accumulator's zero), the copies travel back with the
-//! task's result, and the driver merges them into its values only when the scheduler accepts
-//! the task's success. A failed task's updates are dropped; a recomputed partition adds again.
+//! task's result, and the driver merges them into its values when the task succeeds: every
+//! success of a shuffle map task, only the first success for its partition of a result task
+//! (`DAGScheduler.updateAccumulators`). A failed task's updates are dropped; a recomputed
+//! partition adds again.
 //!
 //! ```text
 //! executor: revived accumulator.add(x) ─▶ task_add(id, x)        (task-local copy)
-//! engine:   run task ─▶ take_task_updates() ─▶ scheduler accepts? ─▶ merge(updates)
+//! engine:   run task ─▶ take_task_updates() ─▶ success counts? ─▶ merge(updates)
 //! driver:   Accumulator.value ◀─ value(id)
 //! ```
 

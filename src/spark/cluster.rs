@@ -265,6 +265,8 @@ pub struct DriverNode {
     pub stdout: String,
     pub stderr: String,
     pub replays: u32,
+    /// Stages submitted since the program started.
+    stages_submitted: usize,
     /// RDD plans each executor already has.
     sent: BTreeSet<(ExecutorId, RddId)>,
 }
@@ -280,6 +282,7 @@ impl DriverNode {
             stdout: String::new(),
             stderr: String::new(),
             replays: 0,
+            stages_submitted: 0,
             sent: BTreeSet::new(),
         }
     }
@@ -307,6 +310,7 @@ impl DriverNode {
         self.stdout.clear();
         self.stderr.clear();
         self.replays = 0;
+        self.stages_submitted = 0;
         self.phase = DriverPhase::Running;
         self.replay(out);
     }
@@ -450,6 +454,10 @@ impl DriverNode {
             }
             let plan = match &ev {
                 SparkEvent::JobStart { job, stages } => Some(self.job_plan(*job, stages)),
+                SparkEvent::StageSubmitted { .. } => {
+                    self.stages_submitted += 1;
+                    None
+                }
                 _ => None,
             };
             out.push(Effect::Event(ClusterEvent::Listener(ev)));
@@ -472,6 +480,7 @@ impl DriverNode {
                 let gate = e.gate.as_mut().expect("cluster mode");
                 let pending = gate.pending.take().expect("a pending job");
                 gate.accumulator_log.push(pending.accumulators);
+                gate.stages_log.push(self.stages_submitted);
                 gate.log.push(match result {
                     Ok(()) => JobOutcome::Done(pending.results.into_iter().map(|r| r.expect("every partition")).collect()),
                     Err(message) => JobOutcome::Failed(message),

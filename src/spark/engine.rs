@@ -206,6 +206,8 @@ impl Engine {
                     Ok(value) => {
                         let merges = self.scheduler.success_merges_accumulators(spec.tid);
                         let accepted = self.scheduler.task_finished(spec.tid, TaskOutcome::Success);
+                        // DAGScheduler.updateAccumulators: every shuffle map success, a result
+                        // task's first success for its partition.
                         if merges {
                             self.accumulators.merge(updates);
                         }
@@ -445,6 +447,8 @@ pub struct JobGate {
     /// Per logged job, the accumulator updates its accepted tasks brought (merged again by
     /// every replay as it passes the job).
     pub accumulator_log: Vec<Vec<(u32, Shipped)>>,
+    /// Per logged job, the stages submitted since the program started, when it ended.
+    pub stages_log: Vec<usize>,
     /// Jobs asked for by the current replay so far.
     pub cursor: usize,
     pub pending: Option<PendingJob>,
@@ -514,6 +518,15 @@ impl Engine {
                 gate.suspended = true;
                 Err(JobFailure { message: "waiting for the cluster".into(), task: None })
             }
+        }
+    }
+
+    /// Stages submitted so far as the program sees it (Spark numbers broadcasts together with
+    /// the one it makes per submitted stage): in cluster mode, as of the jobs replayed so far.
+    pub fn stages_submitted(&self) -> usize {
+        match &self.gate {
+            Some(g) => g.cursor.checked_sub(1).and_then(|i| g.stages_log.get(i)).copied().unwrap_or(0),
+            None => self.events.iter().filter(|e| matches!(e, SparkEvent::StageSubmitted { .. })).count(),
         }
     }
 

@@ -12,6 +12,21 @@ use std::collections::BTreeMap;
 
 /// `fs.local.block.size`: the local file system's block size (32 MB).
 pub const LOCAL_BLOCK_SIZE: u64 = 32 * 1024 * 1024;
+/// `io.bytes.per.checksum`: the chunk each CRC in a `.crc` file covers.
+const BYTES_PER_CHECKSUM: usize = 512;
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib and `java.util.zip.CRC32`).
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
 /// `FileInputFormat.SPLIT_SLOP`: the last split may be up to 10% larger than the others.
 const SPLIT_SLOP: f64 = 1.1;
 
@@ -56,6 +71,20 @@ impl SimFs {
     pub fn exists(&self, path: &str) -> bool {
         let p = normalize(path);
         self.files.contains_key(&p) || self.files.keys().any(|k| k.starts_with(&format!("{p}/")))
+    }
+
+    /// Removes a file; false if there is none.
+    pub fn remove(&mut self, path: &str) -> bool {
+        self.files.remove(&normalize(path)).is_some()
+    }
+
+    /// Removes a directory and everything under it (or a file); false if nothing was there.
+    pub fn remove_tree(&mut self, path: &str) -> bool {
+        let p = normalize(path);
+        let under = format!("{p}/");
+        let before = self.files.len();
+        self.files.retain(|k, _| *k != p && !k.starts_with(&under));
+        self.files.len() < before
     }
 
     /// Direct children of a directory, in name order.
@@ -158,9 +187,31 @@ impl SimFs {
                 text.push_str(l);
                 text.push('\n');
             }
-            self.files.insert(format!("{d}/part-{i:05}"), text.into_bytes());
+            self.write_checksummed(&format!("{d}/part-{i:05}"), text.into_bytes());
         }
-        self.files.insert(format!("{d}/_SUCCESS"), Vec::new());
+        self.write_checksummed(&format!("{d}/_SUCCESS"), Vec::new());
+        Ok(())
+    }
+
+    /// Hadoop's local `ChecksumFileSystem`: the file, and beside it `.<name>.crc` holding
+    /// `crc\0`, the bytes per checksum (512) and a CRC-32 of every 512-byte chunk.
+    fn write_checksummed(&mut self, path: &str, contents: Vec<u8>) {
+        let mut crc = b"crc\0".to_vec();
+        crc.extend_from_slice(&(BYTES_PER_CHECKSUM as u32).to_be_bytes());
+        for chunk in contents.chunks(BYTES_PER_CHECKSUM) {
+            crc.extend_from_slice(&crc32(chunk).to_be_bytes());
+        }
+        let (dir, name) = path.rsplit_once('/').expect("absolute path");
+        self.files.insert(format!("{dir}/.{name}.crc"), crc);
+        self.files.insert(path.to_string(), contents);
+    }
+
+    /// The error `saveAsTextFile(dir)` fails with before any job runs, if `dir` exists.
+    pub fn check_output_dir(&self, dir: &str) -> Result<(), String> {
+        let d = normalize(dir);
+        if self.exists(&d) {
+            return Err(format!("Output directory file:{d} already exists"));
+        }
         Ok(())
     }
 }
@@ -211,10 +262,18 @@ mod tests {
     }
 
     #[test]
+    fn crc32_is_zlibs() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+    }
+
+    #[test]
     fn save_then_read_back_and_refuse_an_existing_directory() {
         let mut fs = SimFs::default();
         fs.save_text("/out", &[vec![], vec!["a".into()], vec![], vec!["b".into()]]).unwrap();
-        assert_eq!(fs.list("/out"), vec!["_SUCCESS", "part-00000", "part-00001", "part-00002", "part-00003"]);
+        let visible: Vec<String> = fs.list("/out").into_iter().filter(|n| !n.starts_with('.')).collect();
+        assert_eq!(visible, vec!["_SUCCESS", "part-00000", "part-00001", "part-00002", "part-00003"]);
+        assert_eq!(fs.read("/out/.part-00001.crc"), Some(&b"crc\0\0\0\x02\0\xdd\xea\xa1\x07"[..]));
         assert_eq!(fs.read("/out/part-00001"), Some(&b"a\n"[..]));
         let files = fs.input_files("/out").unwrap();
         assert_eq!(files.len(), 4, "_SUCCESS is hidden");

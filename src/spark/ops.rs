@@ -460,10 +460,9 @@ fn apply_op(it: &mut Interpreter, split: u32, data: Vec<Value>, op: &Op, funcs: 
             for x in data {
                 mm = Some(match mm {
                     None => (x.clone(), x),
-                    Some((lo, hi)) => (
-                        merge(it, funcs, &Merge::Min, lo, x.clone())?,
-                        merge(it, funcs, &Merge::Max, hi, x)?,
-                    ),
+                    Some((lo, hi)) => {
+                        (merge(it, funcs, &Merge::Min, lo, x.clone())?, merge(it, funcs, &Merge::Max, hi, x)?)
+                    }
                 });
             }
             out.extend(mm.map(|(lo, hi)| Value::tuple(vec![lo, hi])));

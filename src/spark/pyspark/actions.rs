@@ -112,13 +112,13 @@ pub fn action(
     };
     Ok(match name {
         "getNumPartitions" => Value::Int(me.num_partitions() as i64),
-        "id" => Value::Int(me.jrdd()? as i64),
-        "name" => me.ctx.jvm_rdd(me.jrdd()?).name.map_or(Value::None, |n| Value::str(&n)),
+        "id" => Value::Int(me.jvm_handle()? as i64),
+        "name" => me.ctx.jvm_rdd(me.jvm_handle()?).name.map_or(Value::None, |n| Value::str(&n)),
         "toDebugString" => {
-            let text = me.ctx.debug_string(me.jrdd()?);
+            let text = me.ctx.debug_string(me.jvm_handle()?);
             Value::Bytes(Rc::new(text.into_bytes()))
         }
-        "getStorageLevel" => super::jvm::level_value(me.ctx.jvm_rdd(me.jrdd()?).level),
+        "getStorageLevel" => super::jvm::level_value(me.ctx.jvm_rdd(me.jvm_handle()?).level),
         "collect" => Value::list(collect(me, it)?),
         "count" => Value::Int(count(me)?),
         "take" => {
@@ -241,6 +241,11 @@ pub fn action(
         }
         "saveAsTextFile" => {
             let path = it.to_str(&need(0, "path")?)?;
+            // Hadoop checks the output spec on the driver before the job is submitted.
+            if let Err(m) = me.ctx.engine.borrow().fs.check_output_dir(&path) {
+                let class = "org.apache.hadoop.mapred.FileAlreadyExistsException";
+                return Err(super::py4j_error("saveAsTextFile", class, &m));
+            }
             let r = me.pipe(|_| vec![Op::ToStr], vec![], false)?;
             let parts = collect_parts(&r, None, "saveAsTextFile")?;
             let lines: Vec<Vec<String>> =

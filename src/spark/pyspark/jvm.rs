@@ -131,7 +131,13 @@ impl NativeObject for StorageLevel {
             _ => NativeAttr::Missing,
         })
     }
-    fn call(&self, _this: &Rc<dyn NativeObject>, args: Vec<Value>, kwargs: Vec<(Str, Value)>, _it: &mut Interpreter) -> PResult<Value> {
+    fn call(
+        &self,
+        _this: &Rc<dyn NativeObject>,
+        args: Vec<Value>,
+        kwargs: Vec<(Str, Value)>,
+        _it: &mut Interpreter,
+    ) -> PResult<Value> {
         if self.0.is_some() {
             return Err(PyErr::new(ExcType::TypeError, "'StorageLevel' object is not callable"));
         }
@@ -139,7 +145,10 @@ impl NativeObject for StorageLevel {
         let get = |i: usize| super::arg(&args, &kwargs, i, names[i]);
         let flag = |i: usize| {
             get(i).map(|v| v.truthy()).ok_or_else(|| {
-                PyErr::new(ExcType::TypeError, format!("StorageLevel.__init__() missing 1 required positional argument: '{}'", names[i]))
+                PyErr::new(
+                    ExcType::TypeError,
+                    format!("StorageLevel.__init__() missing 1 required positional argument: '{}'", names[i]),
+                )
             })
         };
         let replication = get(4).and_then(|v| v.as_int()).unwrap_or(1).max(0) as u32;
@@ -238,7 +247,12 @@ impl Ctx {
                 let left = (part.len() - 1) / 2;
                 let this = trim_bar(&prefix);
                 lines.push(format!("{this}+-{part} {}", self_line(r)));
-                format!("{this}{}{}|{}", if last { "  " } else { "| " }, " ".repeat(left), " ".repeat(part.len() - left))
+                format!(
+                    "{this}{}{}|{}",
+                    if last { "  " } else { "| " },
+                    " ".repeat(left),
+                    " ".repeat(part.len() - left)
+                )
             } else {
                 lines.push(format!("{prefix}{}", self_line(r)));
                 prefix
@@ -283,8 +297,11 @@ impl NativeObject for JavaObject {
         "JavaObject"
     }
     fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
-        let methods: &[&str] =
-            if self.is_class { &["getName", "getSimpleName", "toString"] } else { &["getClass", "getMessage", "toString"] };
+        let methods: &[&str] = if self.is_class {
+            &["getName", "getSimpleName", "toString"]
+        } else {
+            &["getClass", "getMessage", "toString"]
+        };
         Ok(if methods.contains(&name) { NativeAttr::Method } else { NativeAttr::Missing })
     }
     fn call_method(
@@ -299,7 +316,9 @@ impl NativeObject for JavaObject {
         Ok(match name {
             "getName" => Value::str(&self.class),
             "getSimpleName" => Value::str(simple),
-            "getClass" => Value::Native(Rc::new(JavaObject { class: self.class.clone(), message: None, is_class: true })),
+            "getClass" => {
+                Value::Native(Rc::new(JavaObject { class: self.class.clone(), message: None, is_class: true }))
+            }
             "getMessage" => self.message.as_deref().map_or(Value::None, Value::str),
             _ => Value::str(&self.repr_text()),
         })

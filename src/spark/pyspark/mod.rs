@@ -1,5 +1,8 @@
 //! The `pyspark` module the job language imports: `SparkConf`, `SparkContext` and the RDD
-//! natives (`rdd.rs` transformations, `actions.rs` actions), over a local `Engine`.
+//! natives (`rdd.rs` transformations, `actions.rs` actions, `sampling.rs` samplers, `stats.rs`
+//! `StatCounter`/histogram), over a local `Engine`; `jvm.rs` is what the JVM side shows
+//! (RDD reprs, `toDebugString`, `StorageLevel`), `accumulators.rs` and `broadcast.rs` the
+//! shared variables, `files.rs` the driver's `os`/`open` over the simulated file system.
 //!
 //! ```text
 //! SparkContext(conf) ─▶ Ctx { Engine (Scheduler + one local executor of N cores) }
@@ -9,6 +12,8 @@
 
 mod accumulators;
 mod actions;
+mod broadcast;
+mod files;
 pub mod jvm;
 mod rdd;
 pub mod sampling;
@@ -35,7 +40,7 @@ pub struct Host {
 
 /// Shared state of the `pyspark` module in one interpreter.
 pub struct SparkState {
-    pub host: Host,
+    pub host: RefCell<Host>,
     /// The running context's engine, for the host to inspect after the program.
     pub engine: RefCell<Option<Rc<Ctx>>>,
 }
@@ -56,6 +61,7 @@ pub struct Ctx {
     pub sync_depth: Cell<u32>,
     /// `textFile` RDDs over paths that do not exist, with Hadoop's error.
     pub missing_inputs: RefCell<std::collections::BTreeMap<super::RddId, String>>,
+    pub broadcasts: broadcast::Broadcasts,
 }
 
 impl Ctx {
@@ -89,7 +95,8 @@ impl Ctx {
         id
     }
 
-    fn record(&self, id: super::RddId, class: &str, site: String) {
+    /// Records the JVM attributes of an RDD the engine added directly.
+    pub fn record(&self, id: super::RddId, class: &str, site: String) {
         let r = jvm::JvmRdd { class: class.to_string(), site, name: None, level: jvm::Level::NONE };
         self.jvm.borrow_mut().insert(id, r);
     }
@@ -100,6 +107,9 @@ impl Ctx {
     pub fn run_job(&self, rdd: super::RddId, partitions: Vec<u32>, method: &str) -> PResult<Vec<Vec<Value>>> {
         if let Some(message) = self.missing_input(rdd) {
             return Err(py4j_error(method, "org.apache.hadoop.mapred.InvalidInputException", &message));
+        }
+        if let Some(message) = self.broadcasts.destroyed_in(self.ancestors(rdd)) {
+            return Err(py4j_error(method, "org.apache.spark.SparkException", &message));
         }
         let r = self.engine.borrow_mut().run_job(rdd, partitions);
         r.map_err(|f| {
@@ -114,21 +124,20 @@ impl Ctx {
     /// The error of a `textFile` input that `rdd` reads and that does not exist.
     fn missing_input(&self, rdd: super::RddId) -> Option<String> {
         let missing = self.missing_inputs.borrow();
-        if missing.is_empty() {
-            return None;
-        }
+        self.ancestors(rdd).into_iter().find_map(|r| missing.get(&r).cloned())
+    }
+
+    /// `rdd` and every RDD it depends on.
+    fn ancestors(&self, rdd: super::RddId) -> std::collections::BTreeSet<super::RddId> {
         let e = self.engine.borrow();
         let mut stack = vec![rdd];
         let mut seen = std::collections::BTreeSet::new();
         while let Some(r) = stack.pop() {
-            if let Some(m) = missing.get(&r) {
-                return Some(m.clone());
-            }
             if seen.insert(r) {
                 stack.extend(e.scheduler.lineage.get(r).deps.iter().map(|d| d.parent()));
             }
         }
-        None
+        seen
     }
 }
 
@@ -139,13 +148,15 @@ fn suspend_error() -> PyErr {
     e
 }
 
-fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr {
+pub(crate) fn py4j_error(method: &str, java_class: &str, message: &str) -> PyErr {
     let msg = format!(
         "An error occurred while calling z:org.apache.spark.api.python.PythonRDD.{method}.\n: {java_class}: {message}"
     );
     let inst: Rc<Instance> =
         new_exception(exception_class("Py4JJavaError", "py4j.protocol", ExcType::Exception), vec![Value::str(&msg)]);
-    let java = jvm::JavaObject { class: java_class.into(), message: Some(message.into()), is_class: false };
+    // `message` may go on with `Caused by:` lines; the exception's own message is the first.
+    let own = message.lines().next().unwrap_or_default();
+    let java = jvm::JavaObject { class: java_class.into(), message: Some(own.into()), is_class: false };
     inst.dict.borrow_mut().insert(crate::py::ir::s("java_exception"), Value::Native(Rc::new(java)));
     PyErr::from_instance(inst)
 }
@@ -398,16 +409,17 @@ fn new_context(
     if let Some(a) = str_arg(arg(&args, &kwargs, 1, "appName")) {
         app_name = a;
     }
-    if let Some(engine) = &state.host.cluster {
+    let cluster = state.host.borrow().cluster.clone();
+    if let Some(engine) = cluster {
         // Submitted to the cluster: the program's own master setting does not apply, and
         // the default parallelism is the executors' cores (at least 2), as in standalone mode.
-        let cores = state.host.cores.max(1);
+        let cores = state.host.borrow().cores.max(1);
         let default_parallelism = conf
             .iter()
             .find(|(k, _)| k == "spark.default.parallelism")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(cores.max(2));
-        return Ok(start_context(state, engine.clone(), CLUSTER_MASTER.into(), app_name, conf, default_parallelism));
+        return Ok(start_context(state, engine, CLUSTER_MASTER.into(), app_name, conf, default_parallelism));
     }
     let cores = match master.as_str() {
         "local" => 1,
@@ -415,14 +427,15 @@ fn new_context(
             .strip_prefix("local[")
             .and_then(|r| r.strip_suffix(']'))
             .and_then(|n| n.parse().ok())
-            .unwrap_or(state.host.cores.max(1)),
+            .unwrap_or(state.host.borrow().cores.max(1)),
     };
     // spark-submit --master local[4] is what the fixtures ran under: "local[*]" from the
     // default conf means the host's cores.
     let default_parallelism =
         conf.iter().find(|(k, _)| k == "spark.default.parallelism").and_then(|(_, v)| v.parse().ok()).unwrap_or(cores);
-    let mut engine = Engine::new(cores, state.host.fs.clone());
+    let mut engine = Engine::new(cores, state.host.borrow().fs.clone());
     accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
+    broadcast::register_reviver(&mut engine.worker);
     let master = if master == "local[*]" { format!("local[{cores}]") } else { master };
     Ok(start_context(state, Rc::new(RefCell::new(engine)), master, app_name, conf, default_parallelism))
 }
@@ -447,6 +460,7 @@ fn start_context(
         call_site: RefCell::new(None),
         sync_depth: Cell::new(0),
         missing_inputs: RefCell::new(Default::default()),
+        broadcasts: Default::default(),
     });
     *state.engine.borrow_mut() = Some(ctx.clone());
     Value::Native(Rc::new(SparkContext { ctx }))
@@ -473,9 +487,8 @@ impl NativeObject for SparkContext {
             "master" => NativeAttr::Value(Value::str(&self.ctx.master)),
             "appName" => NativeAttr::Value(Value::str(&self.ctx.app_name)),
             "version" => NativeAttr::Value(Value::str("4.0.5")),
-            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator" => {
-                NativeAttr::Method
-            }
+            "parallelize" | "range" | "emptyRDD" | "textFile" | "stop" | "union" | "setLogLevel" | "accumulator"
+            | "broadcast" => NativeAttr::Method,
             _ => NativeAttr::Missing,
         })
     }
@@ -503,17 +516,24 @@ impl NativeObject for SparkContext {
 /// Readies an executor's engine: its Python worker revives accumulators as task-local copies.
 pub fn prepare_executor(engine: &mut Engine) {
     accumulators::register_reviver(&mut engine.worker, engine.accumulators.clone());
+    broadcast::register_reviver(&mut engine.worker);
     register_result_iterable(&mut engine.worker);
 }
 
 /// Registers `pyspark` in `interp`; the returned state gives the host the context afterwards.
 pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
-    let state = Rc::new(SparkState { host, engine: RefCell::new(None) });
+    let state = Rc::new(SparkState { host: RefCell::new(host), engine: RefCell::new(None) });
+    files::register(interp, &state);
     let m = Module::new("pyspark");
     for name in ["SparkConf", "SparkContext"] {
         m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));
     }
     m.set("StorageLevel", Value::Native(Rc::new(jvm::StorageLevel(None))));
+    let param = accumulators::accumulator_param_class();
+    m.set("AccumulatorParam", param.clone());
+    let accumulators_module = Module::new("pyspark.accumulators");
+    accumulators_module.set("AccumulatorParam", param);
+    interp.register_module(Rc::new(accumulators_module));
     interp.register_module(Rc::new(m));
     state
 }

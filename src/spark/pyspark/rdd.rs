@@ -2,10 +2,10 @@
 //! functions pipeline into one `PythonRDD`; key aggregations are combineLocally → partitionBy
 //! (portable_hash % n) → mergeCombiners; joins are tag, union, groupByKey, dispatch.
 
+use super::sampling::Draw;
 use super::{arg, jvm, Ctx};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
-use super::sampling::Draw;
 use crate::spark::ops::{Create, Keep, Merge, Op};
 use crate::spark::slicing::{list_slices, range_slices};
 use crate::spark::RddId;
@@ -73,6 +73,7 @@ impl PyRdd {
         if let Some(id) = self.jrdd.get() {
             return Ok(id);
         }
+        self.ctx.broadcasts.start_pickling();
         let mut shipped = Vec::with_capacity(self.funcs.len());
         for f in &self.funcs {
             shipped.push(crate::py::ship(f)?);
@@ -80,8 +81,19 @@ impl PyRdd {
         let n = self.ctx.engine.borrow().num_partitions(self.prev);
         let plan = Plan::Python { parent: self.prev, ops: self.ops.clone(), shipped };
         let id = self.ctx.add_rdd("PythonRDD", self.ctx.site_or(jvm::PYTHON_RDD_SITE), n, &[self.prev], plan);
+        self.ctx.broadcasts.attach_pickled(id);
         self.jrdd.set(Some(id));
         Ok(id)
+    }
+
+    /// The JVM RDD Python holds (`_jrdd`) for `repr`, `id`, names, storage levels and debug
+    /// strings: a zip's is the JVM's zipped RDD itself, read through the pair deserializer.
+    pub fn jvm_handle(&self) -> PResult<RddId> {
+        if self.deserializes_only() {
+            Ok(self.prev)
+        } else {
+            self.jrdd()
+        }
     }
 
     /// `PipelinedRDD(self, op)`: composes with this RDD's chain unless it is cached.
@@ -91,7 +103,8 @@ impl PyRdd {
         funcs: Vec<Value>,
         keep_partitioner: bool,
     ) -> PResult<Rc<PyRdd>> {
-        let (prev, mut ops, mut all) = if self.pipelined() && !self.cached.get() {
+        // A zip's records are deserialized by the next Python function, cached or not.
+        let (prev, mut ops, mut all) = if self.deserializes_only() || (self.pipelined() && !self.cached.get()) {
             (self.prev, self.ops.clone(), self.funcs.clone())
         } else {
             (self.jrdd()?, vec![], vec![])
@@ -250,7 +263,8 @@ pub fn context_method(
             let min = int_arg(arg(&args, &kwargs, 1, "minPartitions")).unwrap_or(ctx.default_parallelism.min(2));
             let e = ctx.engine.borrow();
             let (splits, missing) = match e.fs.input_files(&path) {
-                Ok(files) => (e.fs.splits(&files, min), None),
+                // HadoopRDD drops empty splits (`spark.hadoopRDD.ignoreEmptySplits`, default on).
+                Ok(files) => (e.fs.splits(&files, min).into_iter().filter(|s| s.length > 0).collect(), None),
                 Err(m) => (vec![], Some(m)),
             };
             drop(e);
@@ -282,6 +296,7 @@ pub fn context_method(
             Ok(Value::None)
         }
         "setLogLevel" => Ok(Value::None),
+        "broadcast" => Ok(super::broadcast::new_broadcast(ctx, need(&args, &kwargs, 0, "value", name)?)),
         "accumulator" => {
             let value = need(&args, &kwargs, 0, "value", name)?;
             let param = arg(&args, &kwargs, 1, "accum_param").filter(|p| !p.is_none());
@@ -471,7 +486,17 @@ impl NativeObject for PyRdd {
     }
     /// The JVM RDD's `toString`; like PySpark, this creates a pipelined RDD's `PythonRDD`.
     fn repr(&self) -> String {
-        self.ctx.jvm_string(self.jrdd().unwrap_or(self.prev))
+        let id = self.jvm_handle().unwrap_or(self.prev);
+        // `cartesian` and `zip` hand Python a `JavaPairRDD`, whose toString is Object's.
+        match self.ctx.jvm_rdd(id).class.as_str() {
+            "CartesianRDD" | "ZippedPartitionsRDD2" if !self.pipelined() => {
+                format!(
+                    "org.apache.spark.api.java.JavaPairRDD@{:x}",
+                    0x1b6d_3586u32.wrapping_add(id.wrapping_mul(0x9e37))
+                )
+            }
+            _ => self.ctx.jvm_string(id),
+        }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -570,14 +595,14 @@ fn transform(
                     .ok_or_else(|| PyErr::new(ExcType::TypeError, "persist() expects a StorageLevel"))?,
                 None => jvm::Level::MEMORY_ONLY,
             };
-            let id = me.jrdd()?;
+            let id = me.jvm_handle()?;
             me.cached.set(true);
             me.ctx.set_level(id, level);
             me.ctx.engine.borrow_mut().set_cached(id, true);
             me.clone()
         }
         "unpersist" => {
-            let id = me.jrdd()?;
+            let id = me.jvm_handle()?;
             me.ctx.set_level(id, jvm::Level::NONE);
             me.ctx.engine.borrow_mut().set_cached(id, false);
             me.cached.set(false);
@@ -585,15 +610,14 @@ fn transform(
         }
         "setName" => {
             let n = it.to_str(&f1(args, kwargs, "name", name)?)?;
-            me.ctx.set_jvm_name(me.jrdd()?, Some(n));
+            me.ctx.set_jvm_name(me.jvm_handle()?, Some(n));
             me.clone()
         }
         "coalesce" | "repartition" => {
             let n = int_arg(arg(args, kwargs, 0, "numPartitions")).unwrap_or(1).max(1);
             let shuffle = name == "repartition" || arg(args, kwargs, 1, "shuffle").is_some_and(|v| v.truthy());
             if shuffle {
-                let keyed = me.pipe(|_| vec![Op::RoundRobin { n }], vec![], false)?;
-                me.shuffle_keyed(&keyed, n, None)?
+                shuffled_coalesce(me, n)?
             } else {
                 let j = me.jrdd()?;
                 let parents = me.num_partitions();
@@ -719,6 +743,24 @@ fn zip(me: &Rc<PyRdd>, other: &Rc<PyRdd>) -> PResult<Rc<PyRdd>> {
 /// automatic (PySpark's default for `parallelize(range)` and every `PipelinedRDD`).
 const ZIP_BATCH: usize = 100;
 
+/// `coalesce(n, shuffle=True)` as the JVM builds it over PySpark's re-batched `PythonRDD`:
+/// the round-robin keying (`MapPartitionsRDD`), `ShuffledRDD`, `CoalescedRDD`, `values`.
+/// Our `PythonRDD` does the batching and keying; the JVM RDDs pass records through.
+fn shuffled_coalesce(me: &Rc<PyRdd>, n: u32) -> PResult<Rc<PyRdd>> {
+    let batched = me.pipe(|_| vec![Op::RoundRobin { n }], vec![], true)?.jrdd()?;
+    let ctx = &me.ctx;
+    let site = jvm::native_site("coalesce");
+    let maps = ctx.engine.borrow().num_partitions(batched);
+    let keyed = ctx.add_rdd("MapPartitionsRDD", site.clone(), maps, &[batched], Plan::Identity(batched));
+    let shuffled = ctx.engine.borrow_mut().add_shuffled(keyed, n);
+    ctx.record(shuffled, "ShuffledRDD", site.clone());
+    let groups = (0..n).map(|i| vec![i]).collect();
+    let coalesced =
+        ctx.add_rdd("CoalescedRDD", site.clone(), n, &[shuffled], Plan::Coalesce { parent: shuffled, groups });
+    let values = ctx.add_rdd("MapPartitionsRDD", site, n, &[coalesced], Plan::Identity(coalesced));
+    Ok(PyRdd::plain(ctx, values, None))
+}
+
 /// `python_cogroup`: each input's values tagged with its index, one union, groupByKey, and a
 /// tuple of `ResultIterable`s per key.
 fn cogroup(rdds: &[Rc<PyRdd>], n: Option<u32>) -> PResult<Rc<PyRdd>> {
@@ -767,7 +809,8 @@ fn sort_by_key(
         return Ok(me.clone());
     }
     let fraction = ((n as f64 * 20.0) / size.max(1) as f64).min(1.0);
-    let sample = me.pipe(|_| vec![Op::Sample { draw: Draw::Bernoulli { fraction }, seed: 1 }, Op::Keys], vec![], false)?;
+    let sample =
+        me.pipe(|_| vec![Op::Sample { draw: Draw::Bernoulli { fraction }, seed: 1 }, Op::Keys], vec![], false)?;
     let mut samples = super::actions::collect(&sample, it)?;
     if let Some(k) = &key {
         let mut keyed = vec![];

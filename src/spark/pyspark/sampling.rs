@@ -90,7 +90,7 @@ fn seed_of(v: Option<Value>, it: &mut Interpreter) -> PResult<i64> {
 pub fn sample(me: &Rc<PyRdd>, args: &[Value], kwargs: &[(Str, Value)], it: &mut Interpreter) -> PResult<Rc<PyRdd>> {
     let with_replacement = arg(args, kwargs, 0, "withReplacement").is_some_and(|v| v.truthy());
     let fraction = to_float(&arg(args, kwargs, 1, "fraction").unwrap_or(Value::None))?;
-    if !(fraction >= 0.0) {
+    if fraction.is_nan() || fraction < 0.0 {
         return Err(PyErr::new(ExcType::ValueError, "Fraction must be nonnegative."));
     }
     let seed = seed_of(arg(args, kwargs, 2, "seed"), it)?;
@@ -103,19 +103,14 @@ fn sampled(me: &Rc<PyRdd>, with_replacement: bool, fraction: f64, seed: i64) -> 
 }
 
 /// `rdd.randomSplit(weights, seed)`: one range sampler per cumulative weight interval.
-pub fn random_split(
-    me: &Rc<PyRdd>,
-    args: &[Value],
-    kwargs: &[(Str, Value)],
-    it: &mut Interpreter,
-) -> PResult<Value> {
+pub fn random_split(me: &Rc<PyRdd>, args: &[Value], kwargs: &[(Str, Value)], it: &mut Interpreter) -> PResult<Value> {
     let weights = it.collect(&arg(args, kwargs, 0, "weights").unwrap_or(Value::None))?;
     let weights: Vec<f64> = weights.iter().map(to_float).collect::<PResult<_>>()?;
     if !weights.iter().all(|w| *w >= 0.0) {
         return Err(PyErr::new(ExcType::ValueError, "Weights must be nonnegative"));
     }
     let total: f64 = weights.iter().sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err(PyErr::new(ExcType::ValueError, "Sum of weights must be positive"));
     }
     let seed = match arg(args, kwargs, 1, "seed") {
@@ -196,10 +191,8 @@ mod tests {
     #[test]
     fn bernoulli_matches_pyspark_sampler() {
         let data: Vec<Value> = (0..25).map(Value::Int).collect();
-        let got: Vec<i64> = sample_partition(data, 0, Draw::Bernoulli { fraction: 0.5 }, 7)
-            .iter()
-            .filter_map(|v| v.as_int())
-            .collect();
+        let got: Vec<i64> =
+            sample_partition(data, 0, Draw::Bernoulli { fraction: 0.5 }, 7).iter().filter_map(|v| v.as_int()).collect();
         assert_eq!(got, vec![0, 1, 2, 4, 9, 11, 12, 14, 15, 20, 22, 23]);
     }
 }

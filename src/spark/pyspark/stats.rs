@@ -156,7 +156,10 @@ impl NativeObject for StatCounter {
                     Value::Native(n) => n.as_any().downcast_ref::<StatCounter>().map(|s| s.0.borrow().clone()),
                     _ => None,
                 };
-                let other = other.ok_or_else(|| PyErr::new(ExcType::TypeError, "Can only merge StatCounter but got"))?;
+                let other = other.ok_or_else(|| {
+                    let t = crate::py::repr::repr(&crate::py::builtins::type_of(&v));
+                    PyErr::new(ExcType::TypeError, format!("Can only merge StatCounter but got {t}"))
+                })?;
                 self.0.borrow_mut().merge(it, &other)?;
             }
             return Ok(Value::Native(this.clone()));
@@ -176,10 +179,11 @@ impl NativeObject for StatCounter {
             "asDict" => {
                 let d = Value::dict(Default::default());
                 let sample = args.first().is_some_and(|v| v.truthy());
+                // PySpark's own (inverted) choice: sample=False gives the sample statistics.
                 let (var, sd) = if sample {
-                    (m.sample_variance(), m.sample_variance().sqrt())
-                } else {
                     (m.variance(), m.variance().sqrt())
+                } else {
+                    (m.sample_variance(), m.sample_variance().sqrt())
                 };
                 let items = [
                     ("count", Value::Int(m.n)),
@@ -382,4 +386,41 @@ pub fn histogram_partition(
         *l += last;
     }
     Ok(Value::list(counters.into_iter().map(Value::Int).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sc.parallelize(range(1, 11), 4).stats()` as PySpark 4.0.5 printed it
+    /// (`tests/fixtures/pyspark/actions.out`): per-partition counters merged in order.
+    #[test]
+    fn merged_moments_match_pyspark() {
+        let mut it = Interpreter::new();
+        let mut acc = Moments::default();
+        for part in [1..3, 3..6, 6..8, 8..11] {
+            let mut m = Moments::default();
+            for x in part {
+                m.push(&mut it, Value::Int(x)).unwrap();
+            }
+            acc.merge(&mut it, &m).unwrap();
+        }
+        assert_eq!((acc.n, acc.mu, acc.variance()), (10, 5.5, 8.25));
+        assert_eq!(acc.sample_variance(), 9.166666666666666);
+        assert_eq!((acc.max.as_int(), acc.min.as_int()), (Some(10), Some(1)), "extremes keep their int type");
+    }
+
+    /// `histogram(3)` of 1..=10: buckets [1, 4, 7, 10], the last bucket closed.
+    #[test]
+    fn histogram_counts_with_a_closed_last_bucket() {
+        let mut it = Interpreter::new();
+        let bounds: Vec<Value> = [1, 4, 7, 10].into_iter().map(Value::Int).collect();
+        let data: Vec<Value> = (1..=10).map(Value::Int).collect();
+        let even = histogram_partition(&mut it, data.clone(), &bounds, &Value::Int(3), true).unwrap();
+        let uneven = histogram_partition(&mut it, data, &bounds, &Value::None, false).unwrap();
+        for counts in [even, uneven] {
+            let got: Vec<i64> = it.collect(&counts).unwrap().iter().filter_map(|v| v.as_int()).collect();
+            assert_eq!(got, [3, 3, 4]);
+        }
+    }
 }
