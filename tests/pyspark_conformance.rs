@@ -1,6 +1,9 @@
-//! Every `tests/fixtures/pyspark/<name>.py` runs on the local engine (local[4]) and must print
-//! what PySpark 4.0.5 printed (`.out`; the last line of `.err` for a failing program), and run
-//! the jobs its `.json` recorded: per job, the tasks of each stage and which were skipped.
+//! Every `tests/fixtures/pyspark/<name>.py` runs on the local engine and must print what
+//! PySpark 4.0.5 printed (`.out`; the last line of `.err` for a failing program), and run the
+//! jobs its `.json` recorded: per job, the tasks of each stage and which were skipped. Twice:
+//! under `local[4]` (recorded in `tests/fixtures/pyspark/`) and `local[2]` (recorded by
+//! `MASTER='local[2]' OUT=tests/fixtures/pyspark-local2 scripts/record-pyspark-fixtures.sh`),
+//! so partition counts that follow the default parallelism are checked at two values.
 
 use std::fs;
 use std::path::Path;
@@ -16,12 +19,12 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ),
 ];
 
-fn host(dir: &Path) -> Host {
+fn host(dir: &Path, cores: u32) -> Host {
     let mut fs = SimFs::default();
     for f in ["words.txt", "people.csv"] {
         fs.write(&format!("/data/{f}"), fs::read(dir.join("data").join(f)).expect("fixture data"));
     }
-    Host { cores: 4, fs, cluster: None }
+    Host { cores, fs, cluster: None }
 }
 
 /// `[ (tasks, skipped) per stage ]` per job from the recorded summary lines.
@@ -47,13 +50,14 @@ fn parse_summary(line: &str) -> Vec<(u32, bool)> {
         .collect()
 }
 
-fn check(dir: &Path, name: &str) -> Result<(), String> {
+/// Runs `dir/<name>.py` with `cores` and compares with the recording in `recorded`.
+fn check(dir: &Path, recorded: &Path, cores: u32, name: &str) -> Result<(), String> {
     let src = fs::read_to_string(dir.join(format!("{name}.py"))).expect("source");
-    let want_out = fs::read_to_string(dir.join(format!("{name}.out"))).unwrap_or_default();
-    let want_err = fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default();
-    let json = fs::read_to_string(dir.join(format!("{name}.json"))).unwrap_or_default();
+    let want_out = fs::read_to_string(recorded.join(format!("{name}.out"))).unwrap_or_default();
+    let want_err = fs::read_to_string(recorded.join(format!("{name}.err"))).unwrap_or_default();
+    let json = fs::read_to_string(recorded.join(format!("{name}.json"))).unwrap_or_default();
     let exit_ok = !json.contains("\"exitCode\": 1");
-    let got = run_spark_program(&src, &format!("{name}.py"), host(dir));
+    let got = run_spark_program(&src, &format!("{name}.py"), host(dir, cores));
     if got.stdout != want_out {
         let diff = want_out.lines().zip(got.stdout.lines()).enumerate().find(|(_, (w, g))| w != g);
         return Err(match diff {
@@ -91,7 +95,22 @@ fn check(dir: &Path, name: &str) -> Result<(), String> {
 
 #[test]
 fn fixtures_run_as_pyspark_ran_them() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyspark");
+    run_all("tests/fixtures/pyspark", 4);
+}
+
+#[test]
+fn fixtures_run_as_pyspark_ran_them_on_two_cores() {
+    run_all("tests/fixtures/pyspark-local2", 2);
+}
+
+fn run_all(recorded: &str, cores: u32) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/fixtures/pyspark");
+    let recorded = root.join(recorded);
+    assert!(
+        fs::read_to_string(recorded.join("VERSION")).unwrap().contains(&format!("master local[{cores}]")),
+        "recorded under another master"
+    );
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("fixtures")
         .filter_map(|e| e.ok())
@@ -104,7 +123,7 @@ fn fixtures_run_as_pyspark_ran_them() {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
-        match check(&dir, name) {
+        match check(&dir, &recorded, cores, name) {
             Ok(()) => passed.push(name.clone()),
             Err(e) => match ALLOWLIST.iter().find(|(n, _)| n == name) {
                 Some((_, why)) => allowed.push(format!("{name}: {why} ({e})")),
@@ -112,7 +131,7 @@ fn fixtures_run_as_pyspark_ran_them() {
             },
         }
     }
-    println!("pyspark fixtures passing: {} of {}: {passed:?}", passed.len(), names.len());
+    println!("pyspark fixtures passing on local[{cores}]: {} of {}: {passed:?}", passed.len(), names.len());
     for a in &allowed {
         println!("allowlisted: {a}");
     }
