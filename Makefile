@@ -10,5 +10,6 @@ test:   ## set everything up and run every test layer (native, browser, end to e
 setup:  ## only install the tools
 	./scripts/setup.sh
 
-bench:  ## simulation throughput (seeds per second)
-	cargo run --release --bin zkspark -- bench
+bench:  ## simulation throughput (seeds per second) and the Spark word count benchmark
+	cargo run --profile speed --bin zkspark -- bench
+	cargo run --profile speed --bin zkspark -- bench-spark

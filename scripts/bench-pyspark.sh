@@ -14,7 +14,7 @@ VENV=target/pyspark-venv
 [[ -x $VENV/bin/python ]] || { echo "no $VENV: run scripts/record-pyspark-fixtures.sh once first" >&2; exit 1; }
 for j in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64; do [[ -x $j/bin/java ]] && export JAVA_HOME=$j; done
 INPUT=target/bench-input-${MB}mb.txt
-cargo run --quiet --release --bin zkspark -- bench-spark --mb "$MB" --write "$INPUT" >/dev/null
+cargo run --quiet --profile speed --bin zkspark -- bench-spark --mb "$MB" --write "$INPUT" >/dev/null
 export SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$PWD/$VENV/bin/python
 unset SPARK_HOME PYTHONPATH
 for master in 'local[1]' 'local[2]'; do
