@@ -31,23 +31,27 @@ pub fn open_session(seed: u64, n_servers: u32) -> Box<dyn ZkSession> {
     Box::new(crate::ensemble::EnsembleSession::new(seed, n_servers))
 }
 
+/// The integer after a flag, within `range`, or an error that says what was expected.
+pub fn flag_number<'a>(
+    it: &mut impl Iterator<Item = &'a String>,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, String> {
+    let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+    let n = v.parse::<u64>().map_err(|_| format!("{name} expects a non-negative integer, got '{v}'"))?;
+    if !range.contains(&n) {
+        return Err(format!("{name} must be between {} and {}, got {n}", range.start(), range.end()));
+    }
+    Ok(n)
+}
+
 pub fn parse_zkcli(args: &[String]) -> Result<ZkcliOptions, String> {
     let mut opts = ZkcliOptions { seed: 1, n_servers: 3, transcript: false };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<u64, String> {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse::<u64>().map_err(|_| format!("{name} expects a non-negative integer, got '{v}'"))
-        };
         match flag.as_str() {
-            "--seed" => opts.seed = value("--seed")?,
-            "--servers" => {
-                let n = value("--servers")?;
-                if !(1..=15).contains(&n) {
-                    return Err(format!("--servers must be between 1 and 15, got {n}"));
-                }
-                opts.n_servers = n as u32;
-            }
+            "--seed" => opts.seed = flag_number(&mut it, "--seed", 0..=u64::MAX)?,
+            "--servers" => opts.n_servers = flag_number(&mut it, "--servers", 1..=15)? as u32,
             "--transcript" => opts.transcript = true,
             "-h" | "--help" => return Err("help requested".into()),
             other => return Err(format!("unknown option '{other}'")),
@@ -110,27 +114,11 @@ pub fn parse(args: &[String]) -> Result<ScenarioOptions, String> {
     }
     let mut opts = ScenarioOptions::new(1, 5, 60_000, false);
     while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<u64, String> {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse::<u64>().map_err(|_| format!("{name} expects a non-negative integer, got '{v}'"))
-        };
         match flag.as_str() {
-            "--seed" => opts.seed = value("--seed")?,
-            "--servers" => {
-                let n = value("--servers")?;
-                if !(1..=15).contains(&n) {
-                    return Err(format!("--servers must be between 1 and 15, got {n}"));
-                }
-                opts.n_servers = n as u32;
-            }
-            "--observers" => {
-                let n = value("--observers")?;
-                if n > 8 {
-                    return Err(format!("--observers must be between 0 and 8, got {n}"));
-                }
-                opts.observers = n as u32;
-            }
-            "--duration-ms" => opts.duration_ms = value("--duration-ms")?,
+            "--seed" => opts.seed = flag_number(&mut it, "--seed", 0..=u64::MAX)?,
+            "--servers" => opts.n_servers = flag_number(&mut it, "--servers", 1..=15)? as u32,
+            "--observers" => opts.observers = flag_number(&mut it, "--observers", 0..=8)? as u32,
+            "--duration-ms" => opts.duration_ms = flag_number(&mut it, "--duration-ms", 0..=u64::MAX)?,
             "--faults" => opts.faults = true,
             "--trace" => opts.keep_trace = true,
             "-h" | "--help" => return Err("help requested".into()),

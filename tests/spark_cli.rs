@@ -49,3 +49,41 @@ fn the_bundled_data_sets_are_the_recorded_ones() {
         assert_eq!(bundled, recorded, "static/data/{name} differs from what PySpark read");
     }
 }
+
+fn zkspark_run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zkspark")).arg("run").args(args).output().expect("run zkspark")
+}
+
+#[test]
+fn zkspark_run_prints_what_pyspark_printed_through_executor_kills() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let want = std::fs::read_to_string(format!("{root}/tests/fixtures/presets/wordcount.out")).unwrap();
+    let job = format!("{root}/static/presets/wordcount.py");
+    let clean = zkspark_run(&[&job]);
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert_eq!(String::from_utf8_lossy(&clean.stdout), want);
+    let killed = zkspark_run(&[&job, "--seed", "3", "--executors", "3", "--cores", "1", "--kill-executor", "1@500", "--kill-executor", "2@900", "--events"]);
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    assert_eq!(String::from_utf8_lossy(&killed.stdout), want);
+    let events = String::from_utf8_lossy(&killed.stderr);
+    assert!(events.contains("ExecutorRemoved { executor: 1"), "{events}");
+    assert!(events.contains("ExecutorRemoved { executor: 2"), "{events}");
+}
+
+#[test]
+fn zkspark_run_explains_bad_arguments_and_failing_jobs() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let job = format!("{root}/static/presets/wordcount.py");
+    let out = zkspark_run(&[&job, "--kill-executor", "7@100"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no executor 7: executors are 1..=2"));
+    let out = zkspark_run(&[&job, "--executors", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--executors must be between 1 and 16, got 0"));
+    let out = zkspark_run(&["/nonexistent/job.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    let failing = format!("{root}/static/presets/task_failure.py");
+    let out = zkspark_run(&[&failing]);
+    assert!(out.status.success(), "the preset catches its job's failure");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the job failed: Py4JJavaError"));
+}

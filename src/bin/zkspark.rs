@@ -134,41 +134,28 @@ fn run_job(args: &[String]) {
     let mut opts = ClusterOptions::default();
     let mut path = None;
     let mut events = false;
-    let mut i = 0;
-    let number = |flag: &str, v: Option<&String>, lo: u64, hi: u64| -> u64 {
-        match v.and_then(|v| v.parse::<u64>().ok()).filter(|n| (lo..=hi).contains(n)) {
-            Some(n) => n,
-            None => fail(format!("{flag} expects a number in {lo}..={hi}, got '{}'", v.map_or("", |s| s.as_str()))),
-        }
+    let mut it = args.iter();
+    let number = |it: &mut std::slice::Iter<String>, flag: &str, range| {
+        zkspark::cli::flag_number(it, flag, range).unwrap_or_else(|e| fail(e))
     };
-    while i < args.len() {
-        let a = args[i].as_str();
-        match a {
-            "--seed" => opts.seed = number(a, args.get(i + 1), 0, u64::MAX),
-            "--executors" => opts.config.executors = number(a, args.get(i + 1), 1, 16) as u32,
-            "--cores" => opts.config.cores = number(a, args.get(i + 1), 1, 16) as u32,
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seed" => opts.seed = number(&mut it, "--seed", 0..=u64::MAX),
+            "--executors" => opts.config.executors = number(&mut it, "--executors", 1..=16) as u32,
+            "--cores" => opts.config.cores = number(&mut it, "--cores", 1..=16) as u32,
             "--kill-executor" => {
-                let v = args.get(i + 1).cloned().unwrap_or_default();
+                let v = it.next().cloned().unwrap_or_default();
                 let parsed = v.split_once('@').and_then(|(x, t)| Some((x.parse::<u32>().ok()?, t.parse::<u64>().ok()?)));
                 match parsed {
                     Some(k) => opts.kills.push(k),
                     None => fail(format!("--kill-executor expects ID@MS (e.g. 1@1500), got '{v}'")),
                 }
             }
-            "--events" => {
-                events = true;
-                i += 1;
-                continue;
-            }
-            _ if a.starts_with("--") => fail(format!("unknown option {a}")),
-            _ if path.is_none() => {
-                path = Some(a.to_string());
-                i += 1;
-                continue;
-            }
-            _ => fail(format!("unexpected argument '{a}'")),
+            "--events" => events = true,
+            other if other.starts_with("--") => fail(format!("unknown option {other}")),
+            other if path.is_none() => path = Some(other.to_string()),
+            other => fail(format!("unexpected argument '{other}'")),
         }
-        i += 2;
     }
     for (x, _) in &opts.kills {
         if *x == 0 || *x > opts.config.executors {
