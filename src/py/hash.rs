@@ -155,6 +155,10 @@ pub fn hash_str(s: &str) -> i64 {
     if s.is_empty() {
         return 0;
     }
+    if s.is_ascii() {
+        // CPython hashes a compact ASCII string's one byte per character: its UTF-8.
+        return hash_bytes(s.as_bytes());
+    }
     let max = s.chars().map(|c| c as u32).max().unwrap_or(0);
     let mut buf = Vec::with_capacity(s.len() * 2);
     for c in s.chars() {

@@ -174,20 +174,50 @@ fn chars_of(s: &str) -> Vec<char> {
     s.chars().collect()
 }
 
+/// `str.isspace()` for one character: Unicode White_Space plus the ASCII separators
+/// U+001C..U+001F, which CPython counts as whitespace and Rust does not.
+fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
 /// Python's whitespace `split()`.
 fn split_ws(text: &str, maxsplit: i64) -> Vec<Value> {
     let mut out = vec![];
-    let mut rest = text.trim_start();
+    if text.is_ascii() {
+        // Byte at a time: every byte is a character.
+        let b = text.as_bytes();
+        let space = |c: u8| c.is_ascii() && py_space(c as char);
+        let mut i = 0;
+        while i < b.len() {
+            while i < b.len() && space(b[i]) {
+                i += 1;
+            }
+            if i == b.len() {
+                break;
+            }
+            if maxsplit >= 0 && out.len() as i64 >= maxsplit {
+                out.push(Value::str(&text[i..]));
+                return out;
+            }
+            let start = i;
+            while i < b.len() && !space(b[i]) {
+                i += 1;
+            }
+            out.push(Value::str(&text[start..i]));
+        }
+        return out;
+    }
+    let mut rest = text.trim_start_matches(py_space);
     let mut n = 0;
     while !rest.is_empty() {
         if maxsplit >= 0 && n >= maxsplit {
             out.push(Value::str(rest));
             return out;
         }
-        match rest.find(char::is_whitespace) {
+        match rest.find(py_space) {
             Some(i) => {
                 out.push(Value::str(&rest[..i]));
-                rest = rest[i..].trim_start();
+                rest = rest[i..].trim_start_matches(py_space);
                 n += 1;
             }
             None => {
