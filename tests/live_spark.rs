@@ -140,3 +140,25 @@ fn cancel_stops_the_program_and_the_next_run_works() {
     assert!(page.run_until(|p| p.conductor.jobs.finished.is_some(), 4_000));
     assert_eq!(page.conductor.snapshot().jobs.stdout, WANT);
 }
+
+#[test]
+fn a_lost_driver_ends_the_program_and_a_new_one_comes_with_new_executors() {
+    let mut page = Page::new();
+    let posts = page.conductor.run(PRESET, zkspark::spark::fs::bundled());
+    page.deliver(posts);
+    assert!(page.run_until(|p| !p.conductor.jobs.jobs.is_empty(), 400));
+    page.kill(0);
+    let s = page.conductor.snapshot();
+    assert_eq!(s.driver.data_state(), "down");
+    assert_eq!(s.jobs.finished.map(|f| f.0), Some(false), "the program ends with its driver");
+    assert!(s.jobs.stderr.contains("driver"));
+    for id in page.conductor.restart_driver() {
+        page.workers.remove(&id);
+        page.spawn(id);
+    }
+    assert!(page.run_until(|p| p.conductor.snapshot().executors.iter().all(|e| e.view.is_some()), 40));
+    let posts = page.conductor.run(PRESET, zkspark::spark::fs::bundled());
+    page.deliver(posts);
+    assert!(page.run_until(|p| p.conductor.jobs.finished.is_some(), 4_000));
+    assert_eq!(page.conductor.snapshot().jobs.stdout, WANT);
+}

@@ -109,6 +109,13 @@ impl JobsModel {
         self.started_at.is_some() && self.finished.is_none()
     }
 
+    /// The driver's process died mid-program: the program is over.
+    pub fn driver_lost(&mut self, at: Millis) {
+        self.finished = Some((false, at));
+        self.stderr = "the driver's process died: the application ended with it\n".into();
+        self.push(at, "fault", "driver lost: the application ended".into());
+    }
+
     /// A fault or recovery step the host saw (a kill, a restart).
     pub fn note(&mut self, at: Millis, _node: NodeId, text: String) {
         self.push(at, "fault", text);

@@ -307,6 +307,9 @@ impl SparkConductor {
     }
 
     fn down(&mut self, id: NodeId, status: NodeStatus) {
+        if id == DRIVER && self.jobs.running() {
+            self.jobs.driver_lost(self.clock.now());
+        }
         let slot = self.nodes.get_mut(&id).expect("known");
         slot.status = status;
         slot.view = None;
@@ -317,6 +320,21 @@ impl SparkConductor {
             let key = (self.arrival(id, to), self.next_seq());
             self.in_flight.insert(key, (id, to, Wire::Reset));
         }
+    }
+
+    /// A new driver is a new application: its executors are new processes too (Spark's
+    /// executors exit with their driver). Returns the nodes whose workers must be (re)spawned.
+    pub fn restart_driver(&mut self) -> Vec<NodeId> {
+        let ids = self.ids();
+        for &id in &ids {
+            if id != DRIVER && self.alive(id) {
+                self.down(id, NodeStatus::Down);
+            }
+        }
+        for &id in &ids {
+            self.restart(id);
+        }
+        ids
     }
 
     /// A new worker for `id` (a new executor process on its worker host); returns its generation.

@@ -84,9 +84,22 @@ impl LiveSpark {
         self.publish();
     }
 
+    /// Restarts a node; a new driver comes with new executors (a new application).
     pub fn restart(&self, id: NodeId) {
-        self.inner.borrow_mut().conductor.restart(id);
-        spawn(&self.inner, id);
+        let ids = if id == crate::spark::cluster::DRIVER {
+            let mut inner = self.inner.borrow_mut();
+            let ids = inner.conductor.restart_driver();
+            for &x in &ids {
+                inner.workers.terminate(x);
+            }
+            ids
+        } else {
+            self.inner.borrow_mut().conductor.restart(id);
+            vec![id]
+        };
+        for id in ids {
+            spawn(&self.inner, id);
+        }
         self.publish();
     }
 

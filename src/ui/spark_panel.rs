@@ -314,7 +314,16 @@ fn executors(snap: Option<&SparkSnapshot>, on_kill: &Callback<NodeId>, on_restar
         <div class="executors">
             <h2>{ "Executors" }</h2>
             <div class="spark-node driver" data-node="driver" data-kind="spark-driver" data-state={s.driver.data_state()}>
-                <b>{ "driver" }</b><span class="muted small">{ format!(" · {driver_phase}") }</span>
+                <div class="card-head">
+                    <b>{ "driver" }</b><span class="muted small">{ format!(" · {driver_phase}") }</span>
+                    if s.driver.data_state() == "down" {
+                        <button class="btn btn-small" data-action="restart" onclick={on_restart.reform(|_: MouseEvent| crate::spark::cluster::DRIVER)}
+                            title="start a new driver; its executors start anew with it">{ "Restart" }</button>
+                    }
+                </div>
+                if let NodeStatus::Crashed(why) = &s.driver.status {
+                    <p class="crash">{ "worker crashed: " }{ why.clone() }</p>
+                }
             </div>
             { for s.executors.iter().map(|c| executor_card(c, s.jobs.executor_logs.get(&c.id), on_kill, on_restart)) }
         </div>
