@@ -278,6 +278,8 @@ async fn the_spark_view_renders_stages_executors_and_output() {
         snapshot: Some(snapshot.clone()),
         on_run: Callback::noop(),
         on_cancel: Callback::noop(),
+        shape: (2, 2),
+        on_shape: Callback::noop(),
         on_kill: Callback::from(move |id| k.set(Some(id))),
         on_restart: Callback::noop(),
     };

@@ -128,3 +128,18 @@ fn client_packets_reach_a_live_worker_and_replies_wait_for_their_client() {
     assert!(posts.is_empty());
     assert!(!page.conductor.is_up(leader, generation.unwrap()), "the old incarnation is gone");
 }
+
+#[test]
+fn observers_on_the_page_observe_and_learn_writes_without_voting() {
+    let mut page = FakePage::with_observers(3, 2);
+    page.run(15_000);
+    assert_eq!(page.states().iter().filter(|s| **s == "observing").count(), 2, "{:?}", page.states());
+    let leader = page.leader().expect("a leader among the voters");
+    assert!(leader <= 3, "an observer never leads");
+    // Kill the leader: the two remaining voters are a quorum of three; observers stay observers.
+    page.kill(leader);
+    page.run(20_000);
+    let new_leader = page.leader().expect("a new leader");
+    assert!(new_leader <= 3 && new_leader != leader);
+    assert_eq!(page.states().iter().filter(|s| **s == "observing").count(), 2, "{:?}", page.states());
+}

@@ -173,7 +173,14 @@ impl Conductor {
     /// A cluster of `n` servers, each waiting for its worker. The network is a LAN: 20–40 ms
     /// per hop, slow enough to watch at 1× speed.
     pub fn new(n: u32, seed: u64) -> Conductor {
-        let config = ZkConfig::ensemble(n);
+        Conductor::with_observers(n, 0, seed)
+    }
+
+    /// `voters` voting servers and `observers` observers (ids after the voters'), which never
+    /// vote, learn committed txns from INFORM and serve clients.
+    pub fn with_observers(voters: u32, observers: u32, seed: u64) -> Conductor {
+        let n = voters + observers;
+        let config = ZkConfig::with_observers(voters, observers);
         let network = Network::new(LinkConfig { latency_ms: 20, jitter_ms: 20, loss_ppm: 0, dup_ppm: 0, fifo: true });
         let mut c = Conductor {
             now: 0,

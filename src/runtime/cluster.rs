@@ -44,14 +44,16 @@ impl PartialEq for LiveCluster {
 }
 
 impl LiveCluster {
-    /// Starts `n` servers, each in its own worker, and zkCli connecting to them.
+    /// Starts `n` voting servers and `observers` observers, each in its own worker, and zkCli
+    /// connecting to them.
     pub fn start(
         n: u32,
+        observers: u32,
         seed: u64,
         on_snapshot: Callback<Rc<ClusterSnapshot>>,
         on_console: Callback<Rc<ConsoleSnapshot>>,
     ) -> LiveCluster {
-        let conductor = Conductor::new(n, seed);
+        let conductor = Conductor::with_observers(n, observers, seed);
         let console = LiveConsole::new(conductor.ids());
         let inner = Rc::new(RefCell::new(Inner {
             conductor,

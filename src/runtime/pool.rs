@@ -27,6 +27,16 @@ pub fn resolve(script: &str) -> String {
     web_sys::Url::new_with_base(script, &base).map_or(script.to_string(), |u| u.href())
 }
 
+impl Slot {
+    /// Stops the worker and detaches its handlers first: a message it posted before it was
+    /// terminated may still be dispatched, and must not reach a dropped closure.
+    fn retire(&self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
 impl WorkerPool {
     /// Workers of the Trunk loader script `script` (relative to the page).
     pub fn new(script: &str) -> WorkerPool {
@@ -59,7 +69,7 @@ impl WorkerPool {
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
         let slot = Slot { worker, generation, _onmessage: onmessage, _onerror: onerror };
         if let Some(old) = self.slots.insert(id, slot) {
-            old.worker.terminate();
+            old.retire();
         }
         Ok(())
     }
@@ -83,14 +93,14 @@ impl WorkerPool {
     /// The user killed the node: `Worker.terminate()`.
     pub fn terminate(&mut self, id: u32) {
         if let Some(slot) = self.slots.remove(&id) {
-            slot.worker.terminate();
+            slot.retire();
         }
     }
 
     /// The worker died on its own (called from its `error` handler).
     pub fn bury(&mut self, id: u32) {
         if let Some(slot) = self.slots.remove(&id) {
-            slot.worker.terminate();
+            slot.retire();
             self.graveyard.push(slot);
         }
     }
@@ -104,7 +114,7 @@ impl WorkerPool {
 impl Drop for WorkerPool {
     fn drop(&mut self) {
         for slot in self.slots.values() {
-            slot.worker.terminate();
+            slot.retire();
         }
     }
 }

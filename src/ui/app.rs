@@ -39,7 +39,7 @@ fn tree_model(state: &UiState, snapshot: &Rc<ClusterSnapshot>) -> TreeModel {
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(UiState::default);
-    let cluster = use_cluster(state.n_servers, state.epoch_of_page, state.dispatcher());
+    let cluster = use_cluster(state.n_servers, state.observers, state.epoch_of_page, state.dispatcher());
     let spark = use_spark(state.spark_shape, state.dispatcher());
 
     let act = |f: fn(&crate::runtime::LiveCluster, Sid)| {
@@ -102,6 +102,10 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |n: u32| dispatch.dispatch(Action::SetSize(n)))
     };
+    let on_observers = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |n: u32| dispatch.dispatch(Action::SetObservers(n)))
+    };
     let on_reset = {
         let dispatch = state.dispatcher();
         Callback::from(move |_| dispatch.dispatch(Action::Reset))
@@ -160,6 +164,8 @@ pub fn app() -> Html {
                 <ControlBar
                     snapshot={state.snapshot.clone()}
                     n_servers={state.n_servers}
+                    observers={state.observers}
+                    {on_observers}
                     {on_pause} {on_speed} {on_size} {on_write} {on_reset}
                 />
             </header>

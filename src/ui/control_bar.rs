@@ -1,4 +1,5 @@
-//! Pause/resume, speed, cluster size, a client write and a reset, plus the virtual clock.
+//! Pause/resume, speed, cluster size and observers, a client write and a reset, plus the
+//! virtual clock.
 
 use crate::live::ClusterSnapshot;
 use std::rc::Rc;
@@ -9,6 +10,10 @@ use yew::prelude::*;
 pub struct ControlBarProps {
     pub snapshot: Option<Rc<ClusterSnapshot>>,
     pub n_servers: u32,
+    #[prop_or_default]
+    pub observers: u32,
+    #[prop_or_default]
+    pub on_observers: Callback<u32>,
     pub on_pause: Callback<bool>,
     pub on_speed: Callback<f64>,
     pub on_size: Callback<u32>,
@@ -41,6 +46,10 @@ pub fn control_bar(props: &ControlBarProps) -> Html {
         let cb = props.on_size.clone();
         Callback::from(move |e: Event| cb.emit(select_value(&e).parse().unwrap_or(5)))
     };
+    let on_observers = {
+        let cb = props.on_observers.clone();
+        Callback::from(move |e: Event| cb.emit(select_value(&e).parse().unwrap_or(0)))
+    };
     let write = props.on_write.reform(|_: MouseEvent| ());
     let reset = props.on_reset.reform(|_: MouseEvent| ());
 
@@ -60,6 +69,13 @@ pub fn control_bar(props: &ControlBarProps) -> Html {
                 <select data-control="size" onchange={on_size}>
                     { for [3u32, 5, 7].iter().map(|&n| html! {
                         <option value={n.to_string()} selected={n == props.n_servers}>{ n }</option>
+                    }) }
+                </select>
+            </label>
+            <label class="field" title="observers: non-voting servers that learn committed txns (INFORM) and serve clients">{ "observers" }
+                <select data-control="observers" onchange={on_observers}>
+                    { for [0u32, 1, 2].iter().map(|&n| html! {
+                        <option value={n.to_string()} selected={n == props.observers}>{ n }</option>
                     }) }
                 </select>
             </label>

@@ -3,7 +3,7 @@
 //! sessions, and for the leader the commit pipeline (each proposal in flight with the servers
 //! that acked it); with kill and restart.
 //! Test contract: `data-node="zkN"`, `data-kind="zk-server"`, `data-state` = looking |
-//! following | leading | down; buttons `data-action="kill"` / `"restart"`; fields
+//! following | leading | observing | down; buttons `data-action="kill"` / `"restart"`; fields
 //! `data-field="phase"`, `"applied"`, and for the leader `"pipeline"` (how many in flight) with
 //! the proposals listed under `data-testid="pipeline"` (entries `data-zxid`).
 

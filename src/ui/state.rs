@@ -12,6 +12,8 @@ pub struct UiState {
     pub snapshot: Option<Rc<ClusterSnapshot>>,
     pub console: Option<Rc<ConsoleSnapshot>>,
     pub n_servers: u32,
+    /// Observers beside the voting servers.
+    pub observers: u32,
     /// Bumped to start a fresh ensemble of the same size.
     pub epoch_of_page: u32,
     /// Whose znode tree the tree panel shows (None: the server zkCli is on, else zk1).
@@ -37,6 +39,7 @@ impl Default for UiState {
             snapshot: None,
             console: None,
             n_servers: 5,
+            observers: 0,
             epoch_of_page: 0,
             tree_server: None,
             selected_znode: None,
@@ -51,6 +54,7 @@ pub enum Action {
     Snapshot(Rc<ClusterSnapshot>),
     Console(Rc<ConsoleSnapshot>),
     SetSize(u32),
+    SetObservers(u32),
     Reset,
     PickTreeServer(Sid),
     SelectZnode(Option<String>),
@@ -69,6 +73,10 @@ impl Reducible for UiState {
             Action::Console(c) => next.console = Some(c),
             Action::SetSize(n) => {
                 next.n_servers = n;
+                next.fresh_page();
+            }
+            Action::SetObservers(n) => {
+                next.observers = n;
                 next.fresh_page();
             }
             Action::Reset => {

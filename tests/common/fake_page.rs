@@ -15,7 +15,11 @@ pub struct FakePage {
 
 impl FakePage {
     pub fn new(n: u32) -> FakePage {
-        let conductor = Conductor::new(n, 7);
+        FakePage::with_observers(n, 0)
+    }
+
+    pub fn with_observers(n: u32, observers: u32) -> FakePage {
+        let conductor = Conductor::with_observers(n, observers, 7);
         let mut page = FakePage { conductor, workers: BTreeMap::new() };
         for sid in page.conductor.ids() {
             page.spawn(sid);

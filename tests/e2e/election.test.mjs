@@ -101,6 +101,28 @@ pageTest('cluster size and pause controls work', async (page) => {
   assert.deepEqual(errors, []);
 });
 
+pageTest('observers join the ensemble, never lead, and carry on observing after a leader kill', async (page) => {
+  const errors = watchErrors(page);
+  await page.goto(site.url);
+  await waitForSingleLeader(page);
+  await page.selectOption('[data-control="size"]', '3');
+  await page.selectOption('[data-control="observers"]', '2');
+  await page.waitForFunction(() => document.querySelectorAll('[data-kind="zk-server"]').length === 5);
+  await page.waitForFunction(() => document.querySelectorAll('[data-kind="zk-server"][data-state="observing"]').length === 2,
+    null, { timeout: 30_000, polling: 100 });
+  const leader = await waitForSingleLeader(page);
+  assert.ok(['zk1', 'zk2', 'zk3'].includes(leader), `an observer led: ${leader}`);
+  await page.screenshot({ path: 'tests/e2e/artifacts/zk-observers.png', fullPage: true });
+  await page.locator(`[data-kind="zk-server"][data-node="${leader}"] [data-action="kill"]`).click();
+  const next = await waitForSingleLeader(page, { notNode: leader });
+  assert.ok(['zk1', 'zk2', 'zk3'].includes(next), `an observer led: ${next}`);
+  // An observer that lost its leader looks for the new one, then observes it.
+  await page.waitForFunction(() => ['zk4', 'zk5'].every((id) =>
+    document.querySelector(`[data-kind="zk-server"][data-node="${id}"]`)?.dataset.state === 'observing'),
+  null, { timeout: 30_000, polling: 100 });
+  assert.deepEqual(errors, []);
+});
+
 pageTest('an isolated leader is replaced after the sync timeout, and rejoins when healed', async (page) => {
   const errors = watchErrors(page);
   await page.goto(site.url);

@@ -6,17 +6,22 @@ use crate::ui::state::{Action, UiState};
 use yew::prelude::*;
 
 #[hook]
-pub fn use_cluster(n_servers: u32, generation: u32, dispatch: UseReducerDispatcher<UiState>) -> Option<LiveCluster> {
+pub fn use_cluster(
+    n_servers: u32,
+    observers: u32,
+    generation: u32,
+    dispatch: UseReducerDispatcher<UiState>,
+) -> Option<LiveCluster> {
     let cluster = use_state(|| None::<LiveCluster>);
     {
         let cluster = cluster.clone();
-        use_effect_with((n_servers, generation), move |&(n, generation)| {
+        use_effect_with((n_servers, observers, generation), move |&(n, observers, generation)| {
             let on_console = {
                 let dispatch = dispatch.clone();
                 Callback::from(move |c| dispatch.dispatch(Action::Console(c)))
             };
             let on_snapshot = Callback::from(move |s| dispatch.dispatch(Action::Snapshot(s)));
-            cluster.set(Some(LiveCluster::start(n, u64::from(generation) + 1, on_snapshot, on_console)));
+            cluster.set(Some(LiveCluster::start(n, observers, u64::from(generation) + 1, on_snapshot, on_console)));
             || ()
         });
     }
