@@ -50,6 +50,10 @@ pub struct StageCard {
     pub status: StageStatus,
     /// Partitions whose task succeeded (in any attempt).
     pub done: BTreeSet<u32>,
+    /// Tasks of the latest attempt (a resubmitted stage runs only its missing partitions; a
+    /// `take` runs only the partitions it needs), and how many of them succeeded.
+    pub tasks: u32,
+    pub tasks_succeeded: u32,
     pub running: u32,
     /// Tasks that raised, or failed to fetch their input.
     pub failed_tasks: u32,
@@ -161,6 +165,8 @@ impl JobsModel {
                 shuffle_map: s.shuffle_map,
                 status: StageStatus::Pending,
                 done: BTreeSet::new(),
+                tasks: 0,
+                tasks_succeeded: 0,
                 running: 0,
                 failed_tasks: 0,
                 lost_tasks: 0,
@@ -197,6 +203,8 @@ impl JobsModel {
                 if let Some(s) = self.stages.get_mut(stage) {
                     let again = *attempt > 0 || s.failed_tasks + s.lost_tasks > 0 || !s.done.is_empty();
                     s.attempt = *attempt;
+                    s.tasks = *tasks;
+                    s.tasks_succeeded = 0;
                     s.status = if again { StageStatus::Retrying } else { StageStatus::Running };
                     s.failure = None;
                     if s.status == StageStatus::Retrying {
@@ -221,6 +229,7 @@ impl JobsModel {
                 s.running = s.running.saturating_sub(1);
                 if reason == "Success" {
                     s.done.insert(*partition);
+                    s.tasks_succeeded = (s.tasks_succeeded + 1).min(s.tasks);
                     return;
                 }
                 if reason.starts_with("ExecutorLostFailure") {
@@ -239,7 +248,7 @@ impl JobsModel {
                     match failure {
                         None => {
                             s.status = StageStatus::Succeeded;
-                            s.done = (0..s.partitions).collect();
+                            s.tasks_succeeded = s.tasks;
                         }
                         Some(f) if f.starts_with("Job aborted") => {
                             s.status = StageStatus::Failed;

@@ -53,13 +53,14 @@ pub fn ensemble(props: &EnsembleProps) -> Html {
     let links = snap.nodes.iter().filter_map(|n| {
         let v = n.view.as_ref()?;
         let l = v.leader?;
-        if n.data_state() != "following" || Some(l) != leader {
+        let observer = n.data_state() == "observing";
+        if !(n.data_state() == "following" || observer) || Some(l) != leader {
             return None;
         }
         let (x1, y1) = pos[&n.sid];
         let (x2, y2) = pos[&l];
         let synced = v.phase == crate::zab::ZabPhase::Broadcast;
-        Some(html! { <line class={classes!("link", synced.then_some("synced"))} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} /> })
+        Some(html! { <line class={classes!("link", synced.then_some("synced"), observer.then_some("observer"))} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} /> })
     });
     let flights = snap.flights.iter().filter_map(|f| {
         let (&(x1, y1), &(x2, y2)) = (pos.get(&f.from)?, pos.get(&f.to)?);

@@ -200,7 +200,7 @@ fn dag(snap: Option<&SparkSnapshot>, picked: Option<u32>, on_pick: &Callback<Opt
     });
     let boxes = stages.iter().map(|st| {
         let (x, y, bh) = pos[&st.stage];
-        let frac = if st.partitions == 0 { 1.0 } else { st.done.len() as f64 / f64::from(st.partitions) };
+        let frac = if st.tasks == 0 { 0.0 } else { f64::from(st.tasks_succeeded) / f64::from(st.tasks) };
         let skipped = job.status != "running" && !job.ran.contains(&st.stage);
         let status = if skipped {
             "skipped".to_string()
@@ -255,13 +255,13 @@ fn stage_table(snap: Option<&SparkSnapshot>) -> Html {
             <thead><tr><th>{ "stage" }</th><th>{ "job" }</th><th>{ "status" }</th><th>{ "tasks" }</th><th class="wide">{ "progress" }</th><th>{ "failed" }</th><th>{ "lost" }</th></tr></thead>
             <tbody>
                 { for s.jobs.stages.values().rev().map(|st| {
-                    let pct = if st.partitions == 0 { 100.0 } else { 100.0 * st.done.len() as f64 / f64::from(st.partitions) };
+                    let pct = if st.tasks == 0 { 0.0 } else { 100.0 * f64::from(st.tasks_succeeded) / f64::from(st.tasks) };
                     html! {
                         <tr data-stage={st.stage.to_string()} data-status={st.status.as_str()} class={st.status.as_str()} title={st.failure.clone().unwrap_or_default()}>
                             <td>{ format!("{}{}", st.stage, if st.attempt > 0 { format!(".{}", st.attempt) } else { String::new() }) }</td>
                             <td>{ job_of(st.stage).map(|j| j.to_string()).unwrap_or_default() }</td>
                             <td><span class={classes!("pill", st.status.as_str())}>{ st.status.as_str() }</span></td>
-                            <td>{ format!("{}/{}", st.done.len(), st.partitions) }{ if st.running > 0 { format!(" ({} running)", st.running) } else { String::new() } }</td>
+                            <td title={format!("{} partitions", st.partitions)}>{ format!("{}/{}", st.tasks_succeeded, st.tasks) }{ if st.running > 0 { format!(" ({} running)", st.running) } else { String::new() } }</td>
                             <td class="wide"><div class="progress"><div class={classes!("fill", st.status.as_str())} style={format!("width:{pct:.0}%")}></div></div></td>
                             <td class={classes!((st.failed_tasks > 0).then_some("bad"))}>{ st.failed_tasks }</td>
                             <td class={classes!((st.lost_tasks > 0).then_some("bad"))}>{ st.lost_tasks }</td>
