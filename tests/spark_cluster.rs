@@ -139,6 +139,7 @@ fn killed_executors_do_not_change_what_a_job_prints() {
         fetch_failed_runs += usize::from(count(&r, |e| matches!(e, SparkEvent::TaskEnd { reason, .. } if reason.starts_with("FetchFailed"))) > 0);
         lost_task_runs += usize::from(count(&r, |e| matches!(e, SparkEvent::TaskEnd { reason, .. } if reason.starts_with("ExecutorLostFailure"))) > 0);
     }
+    println!("{n} runs: stages resubmitted in {resubmitted_runs}, FetchFailed in {fetch_failed_runs}, running tasks lost in {lost_task_runs}");
     // Kills land in the middle of stages often enough to exercise every recovery path.
     assert!(resubmitted_runs * 4 >= n as usize, "stages resubmitted in only {resubmitted_runs} of {n} runs");
     assert!(fetch_failed_runs * 4 >= n as usize, "FetchFailed in only {fetch_failed_runs} of {n} runs");
