@@ -5,9 +5,11 @@
 //! `MASTER='local[2]' OUT=tests/fixtures/pyspark-local2 scripts/record-pyspark-fixtures.sh`),
 //! so partition counts that follow the default parallelism are checked at two values.
 
+mod common;
+
+use common::pyspark_fixtures::recorded_jobs;
 use std::fs;
 use std::path::Path;
-use zkspark::spark::fs::SimFs;
 use zkspark::spark::pyspark::{run_spark_program, Host};
 
 /// Fixtures not passing yet, with the reason.
@@ -19,35 +21,9 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ),
 ];
 
-fn host(dir: &Path, cores: u32) -> Host {
-    let mut fs = SimFs::default();
-    for f in ["words.txt", "people.csv"] {
-        fs.write(&format!("/data/{f}"), fs::read(dir.join("data").join(f)).expect("fixture data"));
-    }
-    Host { cores, fs, cluster: None }
-}
-
-/// `[ (tasks, skipped) per stage ]` per job from the recorded summary lines.
-fn recorded_jobs(json: &str) -> Vec<Vec<(u32, bool)>> {
-    let v: serde_json::Value = serde_json::from_str(json).expect("json");
-    v["summary"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|l| l.as_str()).map(parse_summary).collect())
-        .unwrap_or_default()
-}
-
-fn parse_summary(line: &str) -> Vec<(u32, bool)> {
-    let inner = line.rsplit_once('[').map(|(_, r)| r).unwrap_or("");
-    let inner = inner.split(']').next().unwrap_or("");
-    inner
-        .split_whitespace()
-        .filter_map(|s| {
-            let (_, t) = s.split_once(':')?;
-            let skipped = t.ends_with("(skipped)");
-            let n = t.trim_end_matches("(skipped)").trim_end_matches('t').parse().ok()?;
-            Some((n, skipped))
-        })
-        .collect()
+/// The recordings' data sets are the bundled ones (`tests/spark_cli.rs` checks they are equal).
+fn host(cores: u32) -> Host {
+    Host { cores, fs: zkspark::spark::fs::bundled(), cluster: None }
 }
 
 /// Runs `dir/<name>.py` with `cores` and compares with the recording in `recorded`.
@@ -57,7 +33,7 @@ fn check(dir: &Path, recorded: &Path, cores: u32, name: &str) -> Result<(), Stri
     let want_err = fs::read_to_string(recorded.join(format!("{name}.err"))).unwrap_or_default();
     let json = fs::read_to_string(recorded.join(format!("{name}.json"))).unwrap_or_default();
     let exit_ok = !json.contains("\"exitCode\": 1");
-    let got = run_spark_program(&src, &format!("{name}.py"), host(dir, cores));
+    let got = run_spark_program(&src, &format!("{name}.py"), host(cores));
     if got.stdout != want_out {
         let diff = want_out.lines().zip(got.stdout.lines()).enumerate().find(|(_, (w, g))| w != g);
         return Err(match diff {

@@ -4,6 +4,9 @@
 //! a task that keeps failing aborts the job after `spark.task.maxFailures` (4) attempts.
 //! `SPARK_SEEDS=a..b` picks the seeds; a failing seed prints the `zkspark run` that replays it.
 
+mod common;
+
+use common::pyspark_fixtures::recorded_jobs;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -47,12 +50,9 @@ const EXACT: &[&str] = &[
     "zip_index",
 ];
 
+/// The recordings' data sets are the bundled ones (`tests/spark_cli.rs` checks they are equal).
 fn data_fs() -> SimFs {
-    let mut fs = SimFs::default();
-    for f in ["words.txt", "people.csv"] {
-        fs.write(&format!("/data/{f}"), fs::read(Path::new(FIXTURES).join("data").join(f)).expect("fixture data"));
-    }
-    fs
+    zkspark::spark::fs::bundled()
 }
 
 fn source(name: &str) -> String {
@@ -167,30 +167,6 @@ fn a_job_whose_executors_all_die_waits_and_finishes_when_one_comes_back() {
     assert!(r.end_ms > 30_000, "finished at {} ms, before any executor came back", r.end_ms);
     let want = fs::read_to_string(Path::new(FIXTURES).join("wordcount.out")).unwrap();
     assert_eq!(r.stdout, want);
-}
-
-/// `[ (tasks, skipped) per stage ]` per job, from a recorded summary line such as
-/// `job 1 [...] stages=2 skipped=1 [2:8t(skipped) 3:8t] JobSucceeded`.
-fn recorded_jobs(json: &str) -> Vec<Vec<(u32, bool)>> {
-    let v: serde_json::Value = serde_json::from_str(json).expect("json");
-    let lines = v["summary"].as_array().cloned().unwrap_or_default();
-    lines
-        .iter()
-        .filter_map(|l| l.as_str())
-        .map(|line| {
-            let inner = line.rsplit_once('[').map(|(_, r)| r).unwrap_or("");
-            let inner = inner.split(']').next().unwrap_or("");
-            inner
-                .split_whitespace()
-                .filter_map(|s| {
-                    let (_, t) = s.split_once(':')?;
-                    let skipped = t.ends_with("(skipped)");
-                    let n = t.trim_end_matches("(skipped)").trim_end_matches('t').parse().ok()?;
-                    Some((n, skipped))
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The page's presets (`static/presets/`) print on the cluster what PySpark 4 printed for the

@@ -6,7 +6,6 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use zkspark::sim::Rng;
-use zkspark::spark::fs::SimFs;
 use zkspark::spark::pyspark::{run_spark_program, Host};
 use zkspark::spark::world::{run_on_cluster, ClusterOptions};
 
@@ -67,20 +66,12 @@ fn mutate(src: &str, rng: &mut Rng) -> String {
     lines.join("\n") + "\n"
 }
 
-fn data_fs() -> SimFs {
-    let mut fs = zkspark::spark::fs::bundled();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyspark/data");
-    for f in ["words.txt", "people.csv"] {
-        fs.write(&format!("/data/{f}"), std::fs::read(data.join(f)).unwrap());
-    }
-    fs
-}
 
 #[test]
 fn mutated_programs_end_in_output_or_a_traceback() {
     let n: u64 = std::env::var("SPARK_FUZZ_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(150);
     let progs = programs();
-    let fs = data_fs();
+    let fs = zkspark::spark::fs::bundled();
     for seed in 0..n {
         let mut rng = Rng::new(seed);
         let base = &progs[rng.below(progs.len() as u64) as usize];

@@ -11,7 +11,7 @@ use crate::sim::{Millis, NodeId};
 use crate::spark::cluster::{ClusterEvent, StagePlan};
 use crate::spark::SparkEvent;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// Timeline entries kept.
 pub const TIMELINE_CAPACITY: usize = 300;
@@ -48,8 +48,6 @@ pub struct StageCard {
     pub parents: Vec<u32>,
     pub shuffle_map: bool,
     pub status: StageStatus,
-    /// Partitions whose task succeeded (in any attempt).
-    pub done: BTreeSet<u32>,
     /// Tasks of the latest attempt (a resubmitted stage runs only its missing partitions; a
     /// `take` runs only the partitions it needs), and how many of them succeeded.
     pub tasks: u32,
@@ -164,7 +162,6 @@ impl JobsModel {
                 parents: s.parents.clone(),
                 shuffle_map: s.shuffle_map,
                 status: StageStatus::Pending,
-                done: BTreeSet::new(),
                 tasks: 0,
                 tasks_succeeded: 0,
                 running: 0,
@@ -201,19 +198,14 @@ impl JobsModel {
                     }
                 }
                 if let Some(s) = self.stages.get_mut(stage) {
-                    let again = *attempt > 0 || s.failed_tasks + s.lost_tasks > 0 || !s.done.is_empty();
+                    // Submitted before (a resubmission runs only the missing partitions), or
+                    // tasks of this stage have failed: it is running again.
+                    let again = *attempt > 0 || s.tasks > 0 || s.failed_tasks + s.lost_tasks > 0;
                     s.attempt = *attempt;
                     s.tasks = *tasks;
                     s.tasks_succeeded = 0;
                     s.status = if again { StageStatus::Retrying } else { StageStatus::Running };
                     s.failure = None;
-                    if s.status == StageStatus::Retrying {
-                        // The partitions this attempt runs are the ones missing now.
-                        let keep = s.partitions.saturating_sub(*tasks);
-                        while s.done.len() as u32 > keep {
-                            s.done.pop_last();
-                        }
-                    }
                 }
                 let what = if *attempt > 0 { format!(" (attempt {attempt})") } else { String::new() };
                 self.push(at, "stage", format!("stage {stage}{what} submitted: {tasks} tasks"));
@@ -228,7 +220,6 @@ impl JobsModel {
                 let Some(s) = self.stages.get_mut(stage) else { return };
                 s.running = s.running.saturating_sub(1);
                 if reason == "Success" {
-                    s.done.insert(*partition);
                     s.tasks_succeeded = (s.tasks_succeeded + 1).min(s.tasks);
                     return;
                 }

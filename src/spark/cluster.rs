@@ -608,7 +608,7 @@ impl ExecutorNode {
                 } else if self.fetching[&tid].waiting.is_empty() {
                     let f = self.fetching.remove(&tid).expect("present");
                     self.engine.remote_blocks = f.got;
-                    self.execute(now, f.spec, out);
+                    self.execute(now, f.spec);
                 }
             }
             SparkMsg::Register { .. } | SparkMsg::TaskDone { .. } => {}
@@ -658,7 +658,7 @@ impl ExecutorNode {
         }
         if waiting.is_empty() {
             self.engine.remote_blocks.clear();
-            self.execute(now, task, out);
+            self.execute(now, task);
             return;
         }
         for (peer, blocks) in &waiting {
@@ -668,10 +668,9 @@ impl ExecutorNode {
     }
 
     /// Computes the task now; its report leaves when its virtual run time has passed.
-    fn execute(&mut self, now: Millis, spec: TaskSpec, out: &mut Out) {
-        let _ = out;
+    fn execute(&mut self, now: Millis, spec: TaskSpec) {
         let before: BTreeSet<(RddId, u32)> = self.engine.cached_blocks().into_iter().collect();
-        let r = self.engine.run_task_here(&spec);
+        let r = self.engine.run_task(&spec);
         let printed = std::mem::take(&mut self.engine.task_output);
         let accumulators: Vec<(u32, Shipped)> = self
             .engine

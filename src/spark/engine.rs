@@ -274,7 +274,9 @@ impl Engine {
         record
     }
 
-    fn run_task(&mut self, spec: &TaskSpec) -> Result<Option<Vec<Value>>, TaskError> {
+    /// Runs one task in this engine: a result task's records, or `None` for a shuffle map
+    /// task, whose buckets stay here (the local engine, or an executor).
+    pub fn run_task(&mut self, spec: &TaskSpec) -> Result<Option<Vec<Value>>, TaskError> {
         let records = self.compute(spec.rdd, spec.partition)?;
         match spec.kind {
             TaskKind::Result { .. } => Ok(Some(records)),
@@ -624,12 +626,6 @@ impl Engine {
 
     pub fn cached_blocks(&self) -> Vec<(RddId, u32)> {
         self.blocks.keys().copied().collect()
-    }
-
-    /// Runs one task here (an executor): a result task's records, or `None` for a shuffle map
-    /// task, whose buckets stay on this executor.
-    pub fn run_task_here(&mut self, spec: &TaskSpec) -> Result<Option<Vec<Value>>, TaskError> {
-        self.run_task(spec)
     }
 }
 
