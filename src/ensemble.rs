@@ -281,6 +281,17 @@ impl Ensemble {
         self.clients[c].state = ClientState::Closed;
     }
 
+    /// Sends closeSession without waiting: the client is `Closed` when the reply comes.
+    pub fn close_async(&mut self, c: ClientId) {
+        if self.clients[c].state == ClientState::Connected {
+            let xid = self.clients[c].xid + 1;
+            self.clients[c].xid = xid;
+            self.send(c, ClientReq::Close { xid });
+        } else {
+            self.clients[c].state = ClientState::Closed;
+        }
+    }
+
     pub fn take_events(&mut self, c: ClientId) -> Vec<ClientEvent> {
         std::mem::take(&mut self.clients[c].events)
     }

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod client_scenario;
 pub mod ensemble;
+pub mod kazoo;
 pub mod linearizability;
 pub mod live;
 pub mod py;
@@ -16,6 +17,7 @@ pub mod sim;
 pub mod spark;
 pub mod zab;
 pub mod zk;
+pub mod zkhub;
 
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;

@@ -14,7 +14,6 @@ use zkspark::spark::pyspark::{run_spark_program, Host};
 
 /// Fixtures not passing yet, with the reason.
 const ALLOWLIST: &[(&str, &str)] = &[
-    ("closures_kazoo", "kazoo.client not registered (kazoo comes later)"),
     (
         "task_error_uncaught",
         "the uncaught Py4JJavaError's text lacks the JVM's stack traces (executor and driver Java frames)",

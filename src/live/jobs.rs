@@ -149,6 +149,8 @@ impl JobsModel {
             ClusterEvent::JobPlan { job, stages } => self.plan(*job, stages),
             ClusterEvent::Files(files) => self.files = files.clone(),
             ClusterEvent::Listener(l) => self.listener(at, l),
+            // ZooKeeper traffic shows on the ZooKeeper side (its sessions, its tree).
+            ClusterEvent::Zk(_) | ClusterEvent::ZkExit => {}
         }
     }
 

@@ -86,6 +86,10 @@ pub struct WireClass {
     pub bases: Vec<Wire>,
     pub ns: Vec<(String, Wire)>,
     pub is_exception: bool,
+    /// A host module's class (`kazoo.exceptions`) keeps its module, so `except NoNodeError`
+    /// on the executor still matches; the program's own classes revive in `__main__`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 /// A shipped value (usually a function) with everything it needs.
@@ -344,7 +348,8 @@ impl Pickler {
         for (k, v) in c.ns.borrow().clone() {
             ns.push((k.to_string(), self.value(&v, d)?));
         }
-        self.classes[id as usize] = Some(WireClass { name: c.name.to_string(), bases, ns, is_exception: c.is_exception });
+        let module = c.module.as_deref().filter(|m| *m != "__main__").map(str::to_string);
+        self.classes[id as usize] = Some(WireClass { name: c.name.to_string(), bases, ns, is_exception: c.is_exception, module });
         Ok(Wire::Class(id))
     }
 }
@@ -558,7 +563,7 @@ impl<'a> Unpickler<'a> {
         }
         let cls = Rc::new(Class {
             name: s(&wc.name),
-            module: Some(s("__main__")),
+            module: Some(s(wc.module.as_deref().unwrap_or("__main__"))),
             bases: bases.clone(),
             mro: RefCell::new(vec![]),
             ns: RefCell::new(IndexMap::new()),

@@ -22,7 +22,9 @@ use super::lineage::{RddId, RddInfo, ShuffleId};
 use super::pyspark::{register, Host};
 use super::scheduler::{ExecutorId, SparkEvent, TaskId, TaskKind, TaskOutcome, TaskSpec};
 use crate::py::{Interpreter, Shipped, Value};
+use crate::kazoo::gate::ZkGate;
 use crate::sim::{Effect, Effects, Millis, NodeId, Process};
+use crate::zk::port::{ZkAnswer, ZkCall, ZkReply};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,6 +115,8 @@ pub enum ClusterCommand {
     Run { source: String, filename: String, fs: SimFs },
     /// Stop the running program: its job is cancelled, the program ends with an error.
     Cancel,
+    /// The host's answer to a ZooKeeper call the node made (`ClusterEvent::Zk`).
+    Zk(ZkAnswer),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -131,6 +135,12 @@ pub enum ClusterEvent {
     JobPlan { job: u32, stages: Vec<StagePlan> },
     /// Files the program wrote (`saveAsTextFile`), when it ends: (path, size, first bytes).
     Files(Vec<(String, u64, String)>),
+    /// A ZooKeeper request from the program or a task (kazoo), for the host to carry out and
+    /// answer with `ClusterCommand::Zk`.
+    Zk(ZkCall),
+    /// The driver program ended: the sessions it left open lose their process (they expire
+    /// after their timeout, as when a Python driver exits).
+    ZkExit,
 }
 
 /// How much of each written file the `Files` event carries.
@@ -220,10 +230,12 @@ impl Process for SparkNode {
             SparkNode::Executor(e) => e.peer_lost(now, peer, out),
         }
     }
-    fn command(&mut self, _now: Millis, cmd: ClusterCommand, out: &mut Out) {
+    fn command(&mut self, now: Millis, cmd: ClusterCommand, out: &mut Out) {
         match (self, cmd) {
             (SparkNode::Driver(d), ClusterCommand::Run { source, filename, fs }) => d.run(source, filename, fs, out),
             (SparkNode::Driver(d), ClusterCommand::Cancel) => d.cancel(out),
+            (SparkNode::Driver(d), ClusterCommand::Zk(a)) => d.zk_answer(a, out),
+            (SparkNode::Executor(e), ClusterCommand::Zk(a)) => e.zk_answer(now, a, out),
             (SparkNode::Executor(_), _) => {}
         }
     }
@@ -269,6 +281,10 @@ pub struct DriverNode {
     stages_submitted: usize,
     /// RDD plans each executor already has.
     sent: BTreeSet<(ExecutorId, RddId)>,
+    /// The program's ZooKeeper calls and their answers (kazoo), replayed like its jobs.
+    zk: Rc<RefCell<ZkGate>>,
+    /// Programs run so far: the handles of each program's sessions start at `runs << 32`.
+    runs: u64,
 }
 
 impl DriverNode {
@@ -284,6 +300,15 @@ impl DriverNode {
             replays: 0,
             stages_submitted: 0,
             sent: BTreeSet::new(),
+            zk: Rc::new(RefCell::new(ZkGate::online())),
+            runs: 0,
+        }
+    }
+
+    /// The host answered a ZooKeeper call: the program runs again with the answer logged.
+    fn zk_answer(&mut self, a: ZkAnswer, out: &mut Out) {
+        if self.phase == DriverPhase::Running && self.zk.borrow_mut().answer(a.id, a.reply) {
+            self.replay(out);
         }
     }
 
@@ -312,6 +337,8 @@ impl DriverNode {
         self.replays = 0;
         self.stages_submitted = 0;
         self.phase = DriverPhase::Running;
+        self.runs += 1;
+        self.zk.borrow_mut().begin(self.runs << 32, false);
         self.replay(out);
     }
 
@@ -325,6 +352,8 @@ impl DriverNode {
             cluster: Some(self.engine.clone()),
         };
         let _state = register(&mut it, host);
+        crate::kazoo::register(&mut it, self.zk.clone(), self.runs);
+        self.zk.borrow_mut().begin(self.runs << 32, true);
         self.engine.borrow_mut().begin_replay();
         if self.replays > 0 {
             out.push(Effect::Event(ClusterEvent::Replayed { jobs: self.gate_log_len() }));
@@ -338,6 +367,11 @@ impl DriverNode {
         }
         if self.engine.borrow().suspended() {
             self.dispatch(out);
+            return;
+        }
+        let pending = self.zk.borrow().pending.clone();
+        if let Some(call) = pending {
+            out.push(Effect::Event(ClusterEvent::Zk(call)));
             return;
         }
         let (ok, stderr) = match result {
@@ -367,6 +401,7 @@ impl DriverNode {
             out.push(Effect::Event(ClusterEvent::Files(written)));
         }
         out.push(Effect::Event(ClusterEvent::Finished { ok, stderr }));
+        out.push(Effect::Event(ClusterEvent::ZkExit));
     }
 
     /// The user stopped the program: the job it waits for is cancelled.
@@ -544,6 +579,17 @@ pub struct ExecutorNode {
     finishing: BTreeMap<(Millis, TaskId), SparkMsg>,
     pub shuffle_bytes: u64,
     pub tasks_done: u32,
+    /// The kazoo calls of the running tasks (one gate; each task's log is swapped in).
+    zk: Rc<RefCell<ZkGate>>,
+    /// Tasks waiting for a ZooKeeper answer, by the call id they wait for.
+    zk_waiting: BTreeMap<u64, ZkTask>,
+}
+
+/// A task stopped at a ZooKeeper call: it runs again from the top when the answer is in.
+struct ZkTask {
+    spec: TaskSpec,
+    log: Vec<ZkReply>,
+    blocks: BTreeMap<(ShuffleId, u32, u32), Vec<Value>>,
 }
 
 impl ExecutorNode {
@@ -551,6 +597,8 @@ impl ExecutorNode {
         let mut engine = Engine::new(config.cores, SimFs::default());
         engine.scheduler = super::scheduler::Scheduler::new();
         super::pyspark::prepare_executor(&mut engine);
+        let zk = Rc::new(RefCell::new(ZkGate::online()));
+        crate::kazoo::register(&mut engine.worker, zk.clone(), u64::from(id) << 48);
         ExecutorNode {
             id,
             cores: config.cores,
@@ -560,11 +608,29 @@ impl ExecutorNode {
             finishing: BTreeMap::new(),
             shuffle_bytes: 0,
             tasks_done: 0,
+            zk,
+            zk_waiting: BTreeMap::new(),
         }
     }
 
+    /// The host answered a task's ZooKeeper call: the task runs again with it logged.
+    fn zk_answer(&mut self, now: Millis, a: ZkAnswer, out: &mut Out) {
+        let Some(mut t) = self.zk_waiting.remove(&a.id) else { return };
+        t.log.push(a.reply);
+        self.engine.remote_blocks = t.blocks;
+        self.zk.borrow_mut().log = t.log;
+        self.run(now, t.spec, out);
+        self.arm(out);
+    }
+
     fn running_tids(&self) -> Vec<TaskId> {
-        let mut v: Vec<TaskId> = self.fetching.keys().copied().chain(self.finishing.keys().map(|(_, t)| *t)).collect();
+        let mut v: Vec<TaskId> = self
+            .fetching
+            .keys()
+            .copied()
+            .chain(self.finishing.keys().map(|(_, t)| *t))
+            .chain(self.zk_waiting.values().map(|t| t.spec.tid))
+            .collect();
         v.sort_unstable();
         v
     }
@@ -608,7 +674,7 @@ impl ExecutorNode {
                 } else if self.fetching[&tid].waiting.is_empty() {
                     let f = self.fetching.remove(&tid).expect("present");
                     self.engine.remote_blocks = f.got;
-                    self.execute(now, f.spec);
+                    self.execute(now, f.spec, out);
                 }
             }
             SparkMsg::Register { .. } | SparkMsg::TaskDone { .. } => {}
@@ -658,7 +724,7 @@ impl ExecutorNode {
         }
         if waiting.is_empty() {
             self.engine.remote_blocks.clear();
-            self.execute(now, task);
+            self.execute(now, task, out);
             return;
         }
         for (peer, blocks) in &waiting {
@@ -667,10 +733,30 @@ impl ExecutorNode {
         self.fetching.insert(task.tid, Fetching { spec: task, waiting, got: BTreeMap::new(), since: now });
     }
 
-    /// Computes the task now; its report leaves when its virtual run time has passed.
-    fn execute(&mut self, now: Millis, spec: TaskSpec) {
+    /// Starts a task (no ZooKeeper answers yet).
+    fn execute(&mut self, now: Millis, spec: TaskSpec, out: &mut Out) {
+        self.zk.borrow_mut().log.clear();
+        self.run(now, spec, out);
+    }
+
+    /// Computes the task now, against the ZooKeeper answers in the gate's log; its report
+    /// leaves when its virtual run time has passed. A task that stops at a new ZooKeeper call
+    /// waits for the answer, and what it printed or added so far is dropped (the next run
+    /// does it again).
+    fn run(&mut self, now: Millis, spec: TaskSpec, out: &mut Out) {
         let before: BTreeSet<(RddId, u32)> = self.engine.cached_blocks().into_iter().collect();
+        self.zk.borrow_mut().begin(u64::from(spec.tid) << 16, true);
         let r = self.engine.run_task(&spec);
+        let pending = self.zk.borrow_mut().pending.clone();
+        if let Some(call) = pending {
+            self.engine.task_output.clear();
+            self.engine.accumulators.take_task_updates();
+            let log = std::mem::take(&mut self.zk.borrow_mut().log);
+            let blocks = std::mem::take(&mut self.engine.remote_blocks);
+            self.zk_waiting.insert(call.id, ZkTask { spec, log, blocks });
+            out.push(Effect::Event(ClusterEvent::Zk(call)));
+            return;
+        }
         let printed = std::mem::take(&mut self.engine.task_output);
         let accumulators: Vec<(u32, Shipped)> = self
             .engine

@@ -108,6 +108,7 @@ impl Engine {
         scheduler.add_executor(LOCAL_EXECUTOR, cores);
         let mut worker = Interpreter::new();
         worker.filename = "<job>".into();
+        crate::kazoo::register(&mut worker, Default::default(), 0);
         let mut e = Engine {
             scheduler,
             gate: None,

@@ -21,11 +21,25 @@ pub struct ClusterOptions {
     pub restart_ms: Option<Millis>,
     /// Give up after this much virtual time.
     pub max_ms: Millis,
+    /// ZooKeeper servers for programs that use kazoo (an ensemble is started only for a
+    /// program whose text mentions `kazoo`, so the others cost nothing extra).
+    pub zk_servers: u32,
+    /// ZooKeeper servers to kill: (server, virtual ms after the program started); each comes
+    /// back after `restart_ms`.
+    pub zk_kills: Vec<(NodeId, Millis)>,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { seed: 1, config: ClusterConfig::default(), kills: vec![], restart_ms: Some(1_000), max_ms: 3_600_000 }
+        ClusterOptions {
+            seed: 1,
+            config: ClusterConfig::default(),
+            kills: vec![],
+            restart_ms: Some(1_000),
+            max_ms: 3_600_000,
+            zk_servers: 3,
+            zk_kills: vec![],
+        }
     }
 }
 
@@ -38,6 +52,13 @@ pub struct ClusterRun {
     pub ok: bool,
     pub events: Vec<(Millis, NodeId, ClusterEvent)>,
     pub end_ms: Millis,
+    /// The ensemble's tree at the end, as its leader (or any running server) has it, when the
+    /// program used ZooKeeper.
+    pub zk_tree: Option<crate::zk::DataTree>,
+    /// Every ZooKeeper request the nodes made, with request and reply times.
+    pub zk_samples: Vec<crate::zkhub::OpSample>,
+    /// When the program started on the world's clock (after the ensemble elected a leader).
+    pub start_ms: Millis,
 }
 
 impl ClusterRun {
@@ -103,17 +124,40 @@ pub fn cluster_network() -> Network {
     Network::new(LinkConfig { latency_ms: 2, jitter_ms: 1, loss_ppm: 0, dup_ppm: 0, fifo: true })
 }
 
+/// The ensemble beside the Spark cluster, for programs that use kazoo.
+struct ZkSide {
+    ens: crate::ensemble::Ensemble,
+    hub: crate::zkhub::ZkHub,
+}
+
+/// How often the two simulators meet when an ensemble runs (virtual ms).
+const ZK_QUANTUM_MS: Millis = 5;
+
 pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOptions) -> ClusterRun {
     let config = opts.config.clone();
     let ids: Vec<NodeId> = (0..=config.executors).collect();
     let factory_config = config.clone();
     let mut sim: Simulator<SparkNode> =
         Simulator::new(opts.seed, cluster_network(), &ids, Box::new(move |id, _disk| SparkNode::new(id, &factory_config)));
+    let mut zk = (opts.zk_servers > 0 && source.contains("kazoo")).then(|| ZkSide {
+        ens: crate::ensemble::Ensemble::new(opts.seed ^ 0x5A5A, opts.zk_servers, cluster_network()),
+        hub: crate::zkhub::ZkHub::new(),
+    });
+    // The program starts once the ensemble has a leader, on one clock.
+    let start = zk.as_ref().map_or(0, |z| z.ens.now());
+    sim.run_until(start);
     sim.command(DRIVER, ClusterCommand::Run { source: source.to_string(), filename: filename.to_string(), fs });
-    // (time, executor, kill?) in time order.
-    let mut plan: Vec<(Millis, NodeId, bool)> = opts.kills.iter().map(|&(x, t)| (t, x, true)).collect();
+    // (time, target, kill?) in time order; targets are Spark nodes, or ZooKeeper servers.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Target {
+        Spark(NodeId),
+        Zk(NodeId),
+    }
+    let mut plan: Vec<(Millis, Target, bool)> = opts.kills.iter().map(|&(x, t)| (start + t, Target::Spark(x), true)).collect();
+    plan.extend(opts.zk_kills.iter().map(|&(x, t)| (start + t, Target::Zk(x), true)));
     plan.sort_unstable();
     let mut finished = false;
+    let mut cursor = 0;
     loop {
         if let Some(phase) = sim.node(DRIVER).and_then(|n| n.driver()).map(|d| d.phase.clone()) {
             if matches!(phase, DriverPhase::Succeeded | DriverPhase::Failed) {
@@ -121,22 +165,74 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
                 break;
             }
         }
-        if sim.now() >= opts.max_ms {
+        if sim.now() >= opts.max_ms + start {
             break;
         }
         let next_fault = plan.first().map(|p| p.0);
-        let target = (sim.now() + 100).min(next_fault.unwrap_or(Millis::MAX)).min(opts.max_ms);
+        let step = if zk.is_some() { ZK_QUANTUM_MS } else { 100 };
+        let target = (sim.now() + step).min(next_fault.unwrap_or(Millis::MAX)).min(opts.max_ms + start);
         sim.run_until(target);
-        while plan.first().is_some_and(|p| p.0 <= sim.now()) {
-            let (_, x, kill) = plan.remove(0);
-            if kill && sim.is_up(x) {
-                sim.crash(x);
-                if let Some(after) = opts.restart_ms {
-                    plan.push((sim.now() + after, x, false));
-                    plan.sort_unstable();
+        if let Some(z) = zk.as_mut() {
+            for e in &sim.events()[cursor..] {
+                match &e.event {
+                    ClusterEvent::Zk(call) => z.hub.call(&mut z.ens, e.node, call.clone()),
+                    ClusterEvent::ZkExit => z.hub.abandon(&mut z.ens, e.node),
+                    _ => {}
                 }
-            } else if !kill && !sim.is_up(x) {
-                sim.restart(x);
+            }
+            cursor = sim.events().len();
+            while z.ens.now() < sim.now() {
+                z.ens.step();
+            }
+            for (node, answer) in z.hub.poll(&mut z.ens) {
+                if sim.is_up(node) {
+                    sim.command(node, ClusterCommand::Zk(answer));
+                }
+            }
+        } else {
+            // No ensemble: a program that opens a session anyway gets kazoo's start timeout.
+            let calls: Vec<(NodeId, crate::zk::port::ZkCall)> = sim.events()[cursor..]
+                .iter()
+                .filter_map(|e| match &e.event {
+                    ClusterEvent::Zk(c) => Some((e.node, c.clone())),
+                    _ => None,
+                })
+                .collect();
+            cursor = sim.events().len();
+            for (node, call) in calls {
+                let reply = crate::zk::port::ZkReply::OpenTimedOut;
+                sim.command(node, ClusterCommand::Zk(crate::zk::port::ZkAnswer { id: call.id, handle: call.handle, reply }));
+            }
+        }
+        while plan.first().is_some_and(|p| p.0 <= sim.now()) {
+            let (_, target, kill) = plan.remove(0);
+            match target {
+                Target::Spark(x) => {
+                    if kill && sim.is_up(x) {
+                        sim.crash(x);
+                        if let Some(z) = zk.as_mut() {
+                            z.hub.abandon(&mut z.ens, x);
+                        }
+                        if let Some(after) = opts.restart_ms {
+                            plan.push((sim.now() + after, target, false));
+                            plan.sort_unstable();
+                        }
+                    } else if !kill && !sim.is_up(x) {
+                        sim.restart(x);
+                    }
+                }
+                Target::Zk(x) => {
+                    let Some(z) = zk.as_mut() else { continue };
+                    if kill && z.ens.sim.is_up(x) {
+                        z.ens.sim.crash(x);
+                        if let Some(after) = opts.restart_ms {
+                            plan.push((sim.now() + after, target, false));
+                            plan.sort_unstable();
+                        }
+                    } else if !kill && !z.ens.sim.is_up(x) {
+                        z.ens.sim.restart(x);
+                    }
+                }
             }
         }
     }
@@ -146,5 +242,14 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
         None => (String::new(), String::new(), false),
     };
     let events = sim.events().iter().map(|e| (e.at, e.node, e.event.clone())).collect();
-    ClusterRun { stdout, stderr, finished, ok, events, end_ms: sim.now() }
+    let (zk_tree, zk_samples) = match zk {
+        Some(z) => {
+            let ids = z.ens.sim.ids();
+            let up: Vec<&crate::zab::ZkServer> = ids.iter().filter_map(|&i| z.ens.sim.node(i)).collect();
+            let best = up.iter().find(|s| s.established_epoch().is_some()).or(up.first());
+            (best.map(|n| n.tree().clone()), z.hub.samples)
+        }
+        None => (None, vec![]),
+    };
+    ClusterRun { stdout, stderr, finished, ok, events, end_ms: sim.now(), zk_tree, zk_samples, start_ms: start }
 }

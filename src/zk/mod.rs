@@ -8,6 +8,7 @@ pub mod acl;
 pub mod cli;
 pub mod local;
 pub mod path;
+pub mod port;
 pub mod tree;
 pub mod txn;
 pub mod watch;

@@ -524,6 +524,8 @@ pub fn prepare_executor(engine: &mut Engine) {
 pub fn register(interp: &mut Interpreter, host: Host) -> Rc<SparkState> {
     let state = Rc::new(SparkState { host: RefCell::new(host), engine: RefCell::new(None) });
     files::register(interp, &state);
+    // kazoo without an ensemble (local mode): a cluster's driver registers it again, online.
+    crate::kazoo::register(interp, Rc::new(RefCell::new(crate::kazoo::gate::ZkGate::default())), 0);
     let m = Module::new("pyspark");
     for name in ["SparkConf", "SparkContext"] {
         m.set(name, Value::Native(Rc::new(Constructor { name, state: state.clone() })));

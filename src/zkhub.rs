@@ -1,0 +1,200 @@
+//! The simulator's host side of `zk::port`: nodes that are ZooKeeper clients (Spark's driver
+//! and executors running kazoo, standalone masters) get one `ensemble.rs` client session per
+//! handle they open, with that library's heartbeats, failover and expiry.
+//!
+//! ```text
+//!  node ─ZkCall{Open}──▶ ZkHub ─▶ Ensemble::open(servers of hosts) ─ Connected ─▶ Opened
+//!  node ─ZkCall{Op}────▶ ZkHub ─▶ Ensemble::submit ─ ClientEvent::Reply ────────▶ Op(result)
+//!  node ─AwaitWatch────▶ the session's next watch event (or the timeout)  ──────▶ Watch / Timeout
+//!  node ─Sleep{ms}─────▶ a timer ───────────────────────────────────────────────▶ Timeout
+//!  node dies ─▶ abandon(node): its sessions go silent and expire on the servers
+//! ```
+//!
+//! Every answered op leaves an `OpSample` (kind, request and reply times), the raw material
+//! of the latency and throughput figures.
+
+use crate::ensemble::{ClientEvent, ClientId, ClientState, Ensemble};
+use crate::sim::{Millis, NodeId};
+use crate::zk::port::{servers_of, Handle, ZkAnswer, ZkCall, ZkReply, ZkRequest};
+use crate::zk::watch::WatchEventType;
+use std::collections::{BTreeMap, VecDeque};
+
+/// kazoo's `start()` gives up after 15 s.
+pub const START_TIMEOUT_MS: Millis = 15_000;
+
+/// One answered request: for latency percentiles and throughput.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpSample {
+    pub node: NodeId,
+    pub kind: &'static str,
+    pub start: Millis,
+    pub end: Millis,
+    pub ok: bool,
+}
+
+struct Session {
+    client: ClientId,
+    /// The Open call awaiting `Connected`, and when it was made.
+    opening: Option<(u64, Millis)>,
+    /// Watch events not yet taken by an `AwaitWatch`.
+    watch_events: VecDeque<crate::zk::watch::WatchedEvent>,
+    /// An `AwaitWatch` call and its deadline.
+    awaiting: Option<(u64, Option<Millis>)>,
+    /// The node's Close call awaiting the close.
+    closing: Option<u64>,
+    /// Op calls awaiting their replies: xid → (call id, kind, sent at).
+    replies: BTreeMap<u32, (u64, &'static str, Millis)>,
+}
+
+#[derive(Default)]
+pub struct ZkHub {
+    sessions: BTreeMap<(NodeId, Handle), Session>,
+    /// Sleeps: (wake at, node, handle, call id).
+    sleeps: Vec<(Millis, NodeId, Handle, u64)>,
+    pub samples: Vec<OpSample>,
+    /// Answers produced outside `poll` (a call refused at once), delivered by the next `poll`.
+    ready: Vec<(NodeId, ZkAnswer)>,
+}
+
+impl ZkHub {
+    pub fn new() -> ZkHub {
+        ZkHub::default()
+    }
+
+    /// Sessions the hub holds for `node` (open or not).
+    pub fn sessions_of(&self, node: NodeId) -> usize {
+        self.sessions.range((node, 0)..=(node, Handle::MAX)).count()
+    }
+
+    /// The session id of each open session: (node, handle, session).
+    pub fn session_ids(&self, ens: &Ensemble) -> Vec<(NodeId, Handle, Option<crate::zk::SessionId>)> {
+        self.sessions.iter().map(|(&(n, h), s)| (n, h, ens.session(s.client))).collect()
+    }
+
+    pub fn call(&mut self, ens: &mut Ensemble, node: NodeId, call: ZkCall) {
+        let now = ens.now();
+        let key = (node, call.handle);
+        let answer = |reply| (node, ZkAnswer { id: call.id, handle: call.handle, reply });
+        match call.req {
+            ZkRequest::Open { hosts, timeout_ms } => {
+                let ensemble: Vec<NodeId> = ens.sim.ids();
+                let client = ens.open(servers_of(&hosts, &ensemble), timeout_ms.max(1));
+                if let Some(old) = self.sessions.remove(&key) {
+                    ens.set_partitioned(old.client, true);
+                }
+                self.sessions.insert(
+                    key,
+                    Session {
+                        client,
+                        opening: Some((call.id, now)),
+                        watch_events: VecDeque::new(),
+                        awaiting: None,
+                        closing: None,
+                        replies: BTreeMap::new(),
+                    },
+                );
+            }
+            ZkRequest::Op(op) => {
+                let Some(s) = self.sessions.get_mut(&key) else {
+                    self.ready.push(answer(ZkReply::Op(Err(crate::zk::ZkError::SessionExpired))));
+                    return;
+                };
+                let kind = crate::zk::port::op_name(&op);
+                let xid = ens.submit(s.client, op);
+                s.replies.insert(xid, (call.id, kind, now));
+            }
+            ZkRequest::Close => match self.sessions.get_mut(&key) {
+                Some(s) if ens.state(s.client) == ClientState::Connected => {
+                    ens.close_async(s.client);
+                    s.closing = Some(call.id);
+                }
+                _ => {
+                    self.sessions.remove(&key);
+                    self.ready.push(answer(ZkReply::Closed));
+                }
+            },
+            ZkRequest::AwaitWatch { timeout_ms } => match self.sessions.get_mut(&key) {
+                Some(s) => s.awaiting = Some((call.id, timeout_ms.map(|t| now + t))),
+                None => self.ready.push(answer(ZkReply::Timeout)),
+            },
+            ZkRequest::Sleep { ms } => self.sleeps.push((now + ms, node, call.handle, call.id)),
+        }
+    }
+
+    /// The node's process died: its sessions stop heartbeating (they expire on the servers
+    /// after their timeout), and nothing is answered to it any more.
+    pub fn abandon(&mut self, ens: &mut Ensemble, node: NodeId) {
+        let keys: Vec<(NodeId, Handle)> = self.sessions.range((node, 0)..=(node, Handle::MAX)).map(|(k, _)| *k).collect();
+        for k in keys {
+            if let Some(s) = self.sessions.remove(&k) {
+                ens.set_partitioned(s.client, true);
+            }
+        }
+        self.sleeps.retain(|s| s.1 != node);
+        self.ready.retain(|(n, _)| *n != node);
+    }
+
+    /// Answers for whatever completed up to the ensemble's current time.
+    pub fn poll(&mut self, ens: &mut Ensemble) -> Vec<(NodeId, ZkAnswer)> {
+        let now = ens.now();
+        let mut out = std::mem::take(&mut self.ready);
+        let mut closed = vec![];
+        for (&(node, handle), s) in self.sessions.iter_mut() {
+            let answer = |id, reply| (node, ZkAnswer { id, handle, reply });
+            let state = ens.state(s.client);
+            if let Some((id, since)) = s.opening {
+                match state {
+                    ClientState::Connected => {
+                        s.opening = None;
+                        let session = ens.session(s.client).unwrap_or(0);
+                        out.push(answer(id, ZkReply::Opened { session, timeout_ms: 0 }));
+                        self.samples.push(OpSample { node, kind: "connect", start: since, end: now, ok: true });
+                    }
+                    ClientState::Connecting if now < since + START_TIMEOUT_MS => {}
+                    _ => {
+                        s.opening = None;
+                        out.push(answer(id, ZkReply::OpenTimedOut));
+                        self.samples.push(OpSample { node, kind: "connect", start: since, end: now, ok: false });
+                    }
+                }
+            }
+            for ev in ens.take_events(s.client) {
+                match ev {
+                    ClientEvent::Reply { xid, result, .. } => {
+                        if let Some((id, kind, start)) = s.replies.remove(&xid) {
+                            self.samples.push(OpSample { node, kind, start, end: now, ok: result.is_ok() });
+                            out.push(answer(id, ZkReply::Op(result)));
+                        }
+                    }
+                    ClientEvent::Watch(w) if w.event_type != WatchEventType::None => s.watch_events.push_back(w),
+                    _ => {}
+                }
+            }
+            if let Some(id) = s.closing {
+                if state != ClientState::Connected {
+                    out.push(answer(id, ZkReply::Closed));
+                    closed.push((node, handle));
+                    continue;
+                }
+            }
+            if let Some((id, deadline)) = s.awaiting {
+                if let Some(w) = s.watch_events.pop_front() {
+                    s.awaiting = None;
+                    out.push(answer(id, ZkReply::Watch(w)));
+                } else if deadline.is_some_and(|d| now >= d) {
+                    s.awaiting = None;
+                    out.push(answer(id, ZkReply::Timeout));
+                }
+            }
+        }
+        for k in closed {
+            self.sessions.remove(&k);
+        }
+        let (due, later): (Vec<_>, Vec<_>) = self.sleeps.drain(..).partition(|s| s.0 <= now);
+        self.sleeps = later;
+        for (_, node, handle, id) in due {
+            out.push((node, ZkAnswer { id, handle, reply: ZkReply::Timeout }));
+        }
+        out
+    }
+}
