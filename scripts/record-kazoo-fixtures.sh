@@ -6,6 +6,8 @@
 #
 #   scripts/record-kazoo-fixtures.sh                 # every tests/fixtures/kazoo/<name>.py
 #   scripts/record-kazoo-fixtures.sh lock counter    # only the named program(s) (file stem)
+#   SRC=static/presets OUT=tests/fixtures/presets scripts/record-kazoo-fixtures.sh zk_counter
+#                                                    # the page's ZooKeeper presets
 #   OUT=/tmp/k scripts/record-kazoo-fixtures.sh      # write the outputs elsewhere (e.g. to diff
 #                                                    # a second recording against the first)
 #
@@ -44,7 +46,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-FIXTURES=$ROOT/tests/fixtures/kazoo
+FIXTURES=${SRC:-$ROOT/tests/fixtures/kazoo}
+FIXTURES=$(cd "$FIXTURES" && pwd)
 OUT=${OUT:-$FIXTURES}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -15,6 +15,7 @@
 
 use crate::ensemble::{ClientEvent, ClientId, ClientState, Ensemble};
 use crate::sim::{Millis, NodeId};
+use crate::zk::{Op, SessionId};
 use crate::zk::port::{servers_of, Handle, ZkAnswer, ZkCall, ZkReply, ZkRequest};
 use crate::zk::watch::WatchEventType;
 use std::collections::{BTreeMap, VecDeque};
@@ -38,12 +39,60 @@ struct Session {
     opening: Option<(u64, Millis)>,
     /// Watch events not yet taken by an `AwaitWatch`.
     watch_events: VecDeque<crate::zk::watch::WatchedEvent>,
-    /// An `AwaitWatch` call and its deadline.
-    awaiting: Option<(u64, Option<Millis>)>,
+    /// An `AwaitWatch` call, when it was made and its deadline.
+    awaiting: Option<(u64, Millis, Option<Millis>)>,
     /// The node's Close call awaiting the close.
     closing: Option<u64>,
     /// Op calls awaiting their replies: xid → (call id, kind, sent at).
     replies: BTreeMap<u32, (u64, &'static str, Millis)>,
+}
+
+/// A client library the hub drives: the simulator's (`Ensemble`) or the page's
+/// (`live::zkhub::LiveClients`).
+pub trait ZkClients {
+    fn now(&self) -> Millis;
+    /// The ensemble's servers.
+    fn servers(&self) -> Vec<NodeId>;
+    /// Opens a session with `servers`, tried in order.
+    fn open(&mut self, servers: Vec<NodeId>, timeout_ms: u32) -> ClientId;
+    fn submit(&mut self, c: ClientId, op: Op) -> u32;
+    /// Sends closeSession; the client is `Closed` when it is done.
+    fn close(&mut self, c: ClientId);
+    /// The client's process is gone: nothing it would send leaves, nothing reaches it.
+    fn cut_off(&mut self, c: ClientId);
+    fn state(&self, c: ClientId) -> ClientState;
+    fn session(&self, c: ClientId) -> Option<SessionId>;
+    fn take_events(&mut self, c: ClientId) -> Vec<ClientEvent>;
+}
+
+impl ZkClients for Ensemble {
+    fn now(&self) -> Millis {
+        Ensemble::now(self)
+    }
+    fn servers(&self) -> Vec<NodeId> {
+        self.sim.ids()
+    }
+    fn open(&mut self, servers: Vec<NodeId>, timeout_ms: u32) -> ClientId {
+        Ensemble::open(self, servers, timeout_ms)
+    }
+    fn submit(&mut self, c: ClientId, op: Op) -> u32 {
+        Ensemble::submit(self, c, op)
+    }
+    fn close(&mut self, c: ClientId) {
+        self.close_async(c)
+    }
+    fn cut_off(&mut self, c: ClientId) {
+        self.set_partitioned(c, true)
+    }
+    fn state(&self, c: ClientId) -> ClientState {
+        Ensemble::state(self, c)
+    }
+    fn session(&self, c: ClientId) -> Option<SessionId> {
+        Ensemble::session(self, c)
+    }
+    fn take_events(&mut self, c: ClientId) -> Vec<ClientEvent> {
+        Ensemble::take_events(self, c)
+    }
 }
 
 #[derive(Default)]
@@ -67,20 +116,20 @@ impl ZkHub {
     }
 
     /// The session id of each open session: (node, handle, session).
-    pub fn session_ids(&self, ens: &Ensemble) -> Vec<(NodeId, Handle, Option<crate::zk::SessionId>)> {
+    pub fn session_ids(&self, ens: &impl ZkClients) -> Vec<(NodeId, Handle, Option<crate::zk::SessionId>)> {
         self.sessions.iter().map(|(&(n, h), s)| (n, h, ens.session(s.client))).collect()
     }
 
-    pub fn call(&mut self, ens: &mut Ensemble, node: NodeId, call: ZkCall) {
+    pub fn call(&mut self, ens: &mut impl ZkClients, node: NodeId, call: ZkCall) {
         let now = ens.now();
         let key = (node, call.handle);
         let answer = |reply| (node, ZkAnswer { id: call.id, handle: call.handle, reply });
         match call.req {
             ZkRequest::Open { hosts, timeout_ms } => {
-                let ensemble: Vec<NodeId> = ens.sim.ids();
+                let ensemble: Vec<NodeId> = ens.servers();
                 let client = ens.open(servers_of(&hosts, &ensemble), timeout_ms.max(1));
                 if let Some(old) = self.sessions.remove(&key) {
-                    ens.set_partitioned(old.client, true);
+                    ens.cut_off(old.client);
                 }
                 self.sessions.insert(
                     key,
@@ -105,7 +154,7 @@ impl ZkHub {
             }
             ZkRequest::Close => match self.sessions.get_mut(&key) {
                 Some(s) if ens.state(s.client) == ClientState::Connected => {
-                    ens.close_async(s.client);
+                    ens.close(s.client);
                     s.closing = Some(call.id);
                 }
                 _ => {
@@ -114,7 +163,7 @@ impl ZkHub {
                 }
             },
             ZkRequest::AwaitWatch { timeout_ms } => match self.sessions.get_mut(&key) {
-                Some(s) => s.awaiting = Some((call.id, timeout_ms.map(|t| now + t))),
+                Some(s) => s.awaiting = Some((call.id, now, timeout_ms.map(|t| now + t))),
                 None => self.ready.push(answer(ZkReply::Timeout)),
             },
             ZkRequest::Sleep { ms } => self.sleeps.push((now + ms, node, call.handle, call.id)),
@@ -123,11 +172,11 @@ impl ZkHub {
 
     /// The node's process died: its sessions stop heartbeating (they expire on the servers
     /// after their timeout), and nothing is answered to it any more.
-    pub fn abandon(&mut self, ens: &mut Ensemble, node: NodeId) {
+    pub fn abandon(&mut self, ens: &mut impl ZkClients, node: NodeId) {
         let keys: Vec<(NodeId, Handle)> = self.sessions.range((node, 0)..=(node, Handle::MAX)).map(|(k, _)| *k).collect();
         for k in keys {
             if let Some(s) = self.sessions.remove(&k) {
-                ens.set_partitioned(s.client, true);
+                ens.cut_off(s.client);
             }
         }
         self.sleeps.retain(|s| s.1 != node);
@@ -135,7 +184,7 @@ impl ZkHub {
     }
 
     /// Answers for whatever completed up to the ensemble's current time.
-    pub fn poll(&mut self, ens: &mut Ensemble) -> Vec<(NodeId, ZkAnswer)> {
+    pub fn poll(&mut self, ens: &mut impl ZkClients) -> Vec<(NodeId, ZkAnswer)> {
         let now = ens.now();
         let mut out = std::mem::take(&mut self.ready);
         let mut closed = vec![];
@@ -177,10 +226,10 @@ impl ZkHub {
                     continue;
                 }
             }
-            if let Some((id, deadline)) = s.awaiting {
-                if let Some(w) = s.watch_events.pop_front() {
+            if let Some((id, since, deadline)) = s.awaiting {
+                if let Some(event) = s.watch_events.pop_front() {
                     s.awaiting = None;
-                    out.push(answer(id, ZkReply::Watch(w)));
+                    out.push(answer(id, ZkReply::Watch { event, waited_ms: now - since }));
                 } else if deadline.is_some_and(|d| now >= d) {
                     s.awaiting = None;
                     out.push(answer(id, ZkReply::Timeout));

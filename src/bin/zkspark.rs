@@ -7,7 +7,7 @@
 //! - `zkspark bench-spark [--mb N] [--write FILE]` times a word count over N MB (default 10) of generated text:
 //!   the engine on one executor, a hand-written Rust loop, and two executors on two threads.
 //! - `zkspark spark [--cores N] < job.py` runs a PySpark job on the local engine (local[N]).
-//! - `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]…
+//! - `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]… [--kill-zk SID@MS]…
 //!   [--events]` runs it on a simulated cluster (a driver and K executors) and prints what it
 //!   prints; `--events` adds the listener events on stderr.
 
@@ -126,7 +126,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 fn run_job(args: &[String]) {
     use zkspark::spark::world::{run_on_cluster, ClusterOptions};
-    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--events]";
+    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--events]";
     let fail = |msg: String| -> ! {
         eprintln!("zkspark run: {msg}\n{usage}");
         std::process::exit(2)
@@ -143,14 +143,17 @@ fn run_job(args: &[String]) {
             "--seed" => opts.seed = number(&mut it, "--seed", 0..=u64::MAX),
             "--executors" => opts.config.executors = number(&mut it, "--executors", 1..=16) as u32,
             "--cores" => opts.config.cores = number(&mut it, "--cores", 1..=16) as u32,
-            "--kill-executor" => {
+            flag @ ("--kill-executor" | "--kill-zk") => {
                 let v = it.next().cloned().unwrap_or_default();
                 let parsed = v.split_once('@').and_then(|(x, t)| Some((x.parse::<u32>().ok()?, t.parse::<u64>().ok()?)));
-                match parsed {
-                    Some(k) => opts.kills.push(k),
-                    None => fail(format!("--kill-executor expects ID@MS (e.g. 1@1500), got '{v}'")),
+                match (parsed, flag) {
+                    (Some(k), "--kill-executor") => opts.kills.push(k),
+                    (Some(k), _) => opts.zk_kills.push(k),
+                    (None, _) => fail(format!("{flag} expects ID@MS (e.g. 1@1500), got '{v}'")),
                 }
             }
+            "--zk-servers" => opts.zk_servers = number(&mut it, "--zk-servers", 1..=7) as u32,
+            "--restart-after" => opts.restart_ms = Some(number(&mut it, "--restart-after", 0..=3_600_000)),
             "--events" => events = true,
             other if other.starts_with("--") => fail(format!("unknown option {other}")),
             other if path.is_none() => path = Some(other.to_string()),
@@ -160,6 +163,11 @@ fn run_job(args: &[String]) {
     for (x, _) in &opts.kills {
         if *x == 0 || *x > opts.config.executors {
             fail(format!("there is no executor {x}: executors are 1..={}", opts.config.executors));
+        }
+    }
+    for (x, _) in &opts.zk_kills {
+        if *x == 0 || *x > opts.zk_servers {
+            fail(format!("there is no ZooKeeper server {x}: servers are 1..={}", opts.zk_servers));
         }
     }
     let Some(path) = path else { fail("which job? give the path of a .py file".into()) };

@@ -94,6 +94,15 @@ impl ClientCore {
         &self.kazoo
     }
 
+    pub fn is_connected(&self) -> bool {
+        self.conn.borrow().keeper == Keeper::Connected
+    }
+
+    /// A request on this client's session (errors if it is not connected).
+    pub fn request(&self, req: ZkRequest) -> PResult<ZkReply> {
+        self.call(req)
+    }
+
     fn call(&self, req: ZkRequest) -> PResult<ZkReply> {
         let handle = {
             let c = self.conn.borrow();
@@ -128,7 +137,7 @@ impl ClientCore {
 
     /// Waits for the next watch event of this session, or `timeout_ms`: whether one came.
     pub fn await_watch(&self, timeout_ms: Option<u64>) -> PResult<bool> {
-        Ok(matches!(self.call(ZkRequest::AwaitWatch { timeout_ms })?, ZkReply::Watch(_)))
+        Ok(matches!(self.call(ZkRequest::AwaitWatch { timeout_ms })?, ZkReply::Watch { .. }))
     }
 
     fn start(&self) -> PResult<()> {
@@ -189,17 +198,19 @@ impl ClientCore {
 
     /// kazoo's `ensure_path`: `exists`, else make the parent, then create (a node someone
     /// else made meanwhile is fine).
-    pub fn ensure_path(&self, path: &str) -> PResult<()> {
+    /// Whether it created `path` (kazoo returns the path then, `True` if it existed).
+    pub fn ensure_path(&self, path: &str) -> PResult<bool> {
         if path.is_empty() || path == "/" {
-            return Ok(());
+            return Ok(false);
         }
         if self.exists(path)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         self.ensure_path(parent(path))?;
         let op = Op::Create { path: path.to_string(), data: vec![], acl: Acl::open_unsafe(), mode: CreateMode::Persistent, ttl_ms: None };
         match self.op(op)? {
-            Ok(_) | Err(ZkError::NodeExists) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(ZkError::NodeExists) => Ok(false),
             Err(e) => Err(zk_error(e)),
         }
     }
@@ -236,11 +247,13 @@ impl ClientCore {
         }
     }
 
-    pub fn delete(&self, path: &str, version: i32, recursive: bool) -> PResult<()> {
+    /// `delete`; with `recursive`, whether the node was already missing (kazoo returns
+    /// `True` then, `None` after deleting).
+    pub fn delete(&self, path: &str, version: i32, recursive: bool) -> PResult<bool> {
         if recursive {
             let children = match self.children(path, false) {
                 Ok((c, _)) => c,
-                Err(e) if is_exc(&e, "NoNodeError") => return Ok(()),
+                Err(e) if is_exc(&e, "NoNodeError") => return Ok(true),
                 Err(e) => return Err(e),
             };
             for c in children {
@@ -248,12 +261,12 @@ impl ClientCore {
                 self.delete(&child, -1, true)?;
             }
             return match self.op(Op::Delete { path: path.to_string(), version })? {
-                Ok(_) | Err(ZkError::NoNode) => Ok(()),
+                Ok(_) | Err(ZkError::NoNode) => Ok(false),
                 Err(e) => Err(zk_error(e)),
             };
         }
         match self.op(Op::Delete { path: path.to_string(), version })? {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(false),
             Err(e) => Err(zk_error(e)),
         }
     }
@@ -387,8 +400,7 @@ impl NativeObject for KazooClient {
             }
             "ensure_path" => {
                 let path = path_arg(&args, &kwargs, "ensure_path")?;
-                core.ensure_path(&path)?;
-                Ok(Value::Bool(true))
+                Ok(if core.ensure_path(&path)? { Value::str(&path) } else { Value::Bool(true) })
             }
             "get" => {
                 let path = path_arg(&args, &kwargs, "get")?;
@@ -406,8 +418,9 @@ impl NativeObject for KazooClient {
             }
             "delete" => {
                 let path = path_arg(&args, &kwargs, "delete")?;
-                core.delete(&path, version_arg(&args, &kwargs, 1), truthy_kw(&args, &kwargs, 2, "recursive"))?;
-                Ok(Value::Bool(true))
+                let recursive = truthy_kw(&args, &kwargs, 2, "recursive");
+                let missing = core.delete(&path, version_arg(&args, &kwargs, 1), recursive)?;
+                Ok(if !recursive || missing { Value::Bool(true) } else { Value::None })
             }
             "get_children" => {
                 let path = path_arg(&args, &kwargs, "get_children")?;
@@ -433,6 +446,11 @@ impl NativeObject for KazooClient {
                 };
                 let rest = args[1..].to_vec();
                 core.retry(it, |it| it.call(&f, rest.clone(), kwargs.clone()))
+            }
+            "DataWatch" | "ChildrenWatch" => {
+                let path = path_arg(&args, &kwargs, name)?;
+                let kind = if name == "DataWatch" { super::watchers::Kind::Data } else { super::watchers::Kind::Children };
+                super::watchers::make(kind, core.clone(), path, arg(&args, &kwargs, 1, "func"), it)
             }
             recipe => super::recipes::make(recipe, core.clone(), args, kwargs, it),
         }
@@ -465,7 +483,7 @@ impl NativeObject for Transaction {
     }
     fn get_attr(&self, _this: &Rc<dyn NativeObject>, name: &str, _it: &mut Interpreter) -> PResult<NativeAttr> {
         Ok(match name {
-            "create" | "delete" | "set_data" | "check" | "commit" => NativeAttr::Method,
+            "create" | "delete" | "set_data" | "check" | "commit" | "__enter__" | "__exit__" => NativeAttr::Method,
             "committed" => NativeAttr::Value(Value::Bool(*self.committed.borrow())),
             _ => NativeAttr::Missing,
         })
@@ -478,6 +496,16 @@ impl NativeObject for Transaction {
         kwargs: Vec<(Str, Value)>,
         _it: &mut Interpreter,
     ) -> PResult<Value> {
+        if name == "__enter__" {
+            return Ok(Value::Native(_this.clone()));
+        }
+        if name == "__exit__" {
+            // `with zk.transaction() as t:` commits when the block ends without an exception.
+            if args.first().is_none_or(|v| v.is_none()) && !*self.committed.borrow() {
+                self.call_method(_this, "commit", vec![], vec![], _it)?;
+            }
+            return Ok(Value::Bool(false));
+        }
         if *self.committed.borrow() {
             return Err(PyErr::new(ExcType::ValueError, "Transaction already committed"));
         }

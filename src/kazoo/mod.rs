@@ -24,6 +24,7 @@
 pub mod client;
 pub mod gate;
 pub mod recipes;
+pub mod watchers;
 
 use crate::py::error::new_exception;
 use crate::py::value::Class;
@@ -38,6 +39,8 @@ pub struct Kazoo {
     pub gate: Rc<RefCell<ZkGate>>,
     /// Seeds the lock recipes' node names (kazoo uses `uuid.uuid4().hex`).
     pub uuid_state: RefCell<u64>,
+    /// The program's `DataWatch`es and `ChildrenWatch`es.
+    pub watchers: RefCell<Vec<Rc<watchers::Watcher>>>,
 }
 
 impl Kazoo {
@@ -58,7 +61,21 @@ impl Kazoo {
 /// Makes `import kazoo.client` and friends work in `interp`, over `gate`. `seed` seeds the
 /// recipes' uuids (each node and run gets its own).
 pub fn register(interp: &mut Interpreter, gate: Rc<RefCell<ZkGate>>, seed: u64) -> Rc<Kazoo> {
-    let k = Rc::new(Kazoo { gate, uuid_state: RefCell::new(seed) });
+    let k = Rc::new(Kazoo { gate, uuid_state: RefCell::new(seed), watchers: RefCell::new(vec![]) });
+    // `time.sleep` lets watch events through (see watchers.rs).
+    if let Some(std_time) = crate::py::modules::stdlib_module("time") {
+        let time = Module::new("time");
+        for (name, v) in std_time.attrs.borrow().iter() {
+            time.set(name, v.clone());
+        }
+        time.set("sleep", Value::Native(Rc::new(watchers::Sleep(k.clone()))));
+        interp.register_module(Rc::new(time));
+    }
+    let sleeper = k.clone();
+    interp.register_reviver(
+        "time.sleep",
+        Rc::new(move |_p: &crate::py::PickledNative, _it: &mut Interpreter| Ok(Value::Native(Rc::new(watchers::Sleep(sleeper.clone()))))),
+    );
     let client_mod = Module::new("kazoo.client");
     client_mod.set("KazooClient", Value::Native(Rc::new(client::KazooClientClass { kazoo: k.clone() })));
     client_mod.set("KazooState", Value::Native(Rc::new(KazooState)));
@@ -179,9 +196,46 @@ pub fn exception(name: &str) -> Rc<Class> {
     class
 }
 
-/// Raises `kazoo.exceptions.<name>(*args)`.
+/// The `.code` kazoo's `@_zookeeper_exception(code)` gives a server error's class.
+fn error_code(name: &str) -> Option<i64> {
+    Some(match name {
+        "RolledBackError" => 0,
+        "SystemZookeeperError" => -1,
+        "RuntimeInconsistency" => -2,
+        "DataInconsistency" => -3,
+        "ConnectionLoss" => -4,
+        "MarshallingError" => -5,
+        "UnimplementedError" => -6,
+        "OperationTimeoutError" => -7,
+        "BadArgumentsError" => -8,
+        "NewConfigNoQuorumError" => -13,
+        "ReconfigInProcessError" => -14,
+        "APIError" => -100,
+        "NoNodeError" => -101,
+        "NoAuthError" => -102,
+        "BadVersionError" => -103,
+        "NoChildrenForEphemeralsError" => -108,
+        "NodeExistsError" => -110,
+        "NotEmptyError" => -111,
+        "SessionExpiredError" | "ConnectionClosedError" => -112,
+        "InvalidCallbackError" => -113,
+        "InvalidACLError" => -114,
+        "AuthFailedError" => -115,
+        "SessionMovedError" => -118,
+        "NotReadOnlyCallError" => -119,
+        "NoWatcherError" => -121,
+        "QuotaExceededError" => -125,
+        _ => return None,
+    })
+}
+
+/// Raises `kazoo.exceptions.<name>(*args)`, with its class's `.code` where it has one.
 pub fn raise(name: &str, args: Vec<Value>) -> PyErr {
-    PyErr::from_instance(new_exception(exception(name), args))
+    let inst = new_exception(exception(name), args);
+    if let Some(code) = error_code(name) {
+        inst.dict.borrow_mut().insert(crate::py::ir::s("code"), Value::Int(code));
+    }
+    PyErr::from_instance(inst)
 }
 
 /// The exception kazoo raises for a ZooKeeper error code (kazoo's `EXCEPTIONS[code]()`).
@@ -308,9 +362,12 @@ impl NativeObject for ZnodeStat {
             "last_modified_transaction_id" => NativeAttr::Value(Value::Int(f("mzxid"))),
             "data_length" => NativeAttr::Value(Value::Int(f("dataLength"))),
             "_fields" => NativeAttr::Value(Value::tuple(STAT_FIELDS.iter().map(|s| Value::str(s)).collect())),
-            "_replace" | "_asdict" => NativeAttr::Method,
+            "_replace" | "_asdict" | "__len__" | "__getitem__" | "count" | "index" => NativeAttr::Method,
             _ => NativeAttr::Missing,
         })
+    }
+    fn is_tuple(&self) -> bool {
+        true
     }
     fn call_method(
         &self,
@@ -321,6 +378,12 @@ impl NativeObject for ZnodeStat {
         _it: &mut Interpreter,
     ) -> PResult<Value> {
         match name {
+            "__len__" => Ok(Value::Int(11)),
+            "__getitem__" => {
+                let i = _args.first().and_then(|v| v.as_int()).unwrap_or(0);
+                let j = if i < 0 { i + 11 } else { i };
+                self.0.get(j as usize).map(|&v| Value::Int(v)).ok_or_else(|| PyErr::new(ExcType::IndexError, "tuple index out of range"))
+            }
             "_replace" => {
                 let mut s = self.clone();
                 for (k, v) in kwargs {
@@ -377,6 +440,19 @@ impl NativeObject for ZnodeStatClass {
     }
     fn repr(&self) -> String {
         "<class 'kazoo.protocol.states.ZnodeStat'>".into()
+    }
+    fn call(&self, _this: &Rc<dyn NativeObject>, args: Vec<Value>, kwargs: Vec<(Str, Value)>, _it: &mut Interpreter) -> PResult<Value> {
+        let mut f = [0i64; 11];
+        for (i, name) in STAT_FIELDS.iter().enumerate() {
+            let v = arg(&args, &kwargs, i, name).ok_or_else(|| {
+                PyErr::new(ExcType::TypeError, format!("ZnodeStat.__new__() missing 1 required positional argument: '{name}'"))
+            })?;
+            f[i] = v.as_int().unwrap_or(0);
+        }
+        Ok(Value::Native(Rc::new(ZnodeStat(f))))
+    }
+    fn instance_check(&self, v: &Value) -> bool {
+        matches!(v, Value::Native(n) if n.as_any().is::<ZnodeStat>())
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -59,15 +59,16 @@ pub fn make(name: &str, core: Rc<ClientCore>, args: Vec<Value>, kwargs: Vec<(Str
             if !matches!(default, Value::Int(_) | Value::Float(_)) {
                 return Err(PyErr::new(ExcType::TypeError, "zkspark's Counter supports int and float defaults"));
             }
-            Rc::new(Counter { core, path, default, ensured: RefCell::new(false), pre: RefCell::new(Value::None), post: RefCell::new(Value::None) })
+            let curator = arg(&args, &kwargs, 2, "support_curator").is_some_and(|v| v.truthy());
+            if curator && !matches!(default, Value::Int(_)) {
+                return Err(PyErr::new(ExcType::TypeError, "when support_curator is enabled the default type must be an int"));
+            }
+            Rc::new(Counter { core, path, default, curator, ensured: RefCell::new(false), pre: RefCell::new(Value::None), post: RefCell::new(Value::None) })
         }
         "Lock" => Rc::new(Lock::new(core, path, ident(1)?)),
         "Election" => Rc::new(Election { lock: Lock::new(core, path, ident(1)?) }),
         "Barrier" => Rc::new(Barrier { core, path }),
         "Queue" => Rc::new(Queue { core, path, children: RefCell::new(vec![]), ensured: RefCell::new(false) }),
-        "DataWatch" | "ChildrenWatch" => {
-            return Err(PyErr::new(ExcType::NotImplementedError, format!("zkspark does not run kazoo's {name} yet")))
-        }
         other => return Err(PyErr::new(ExcType::AttributeError, format!("'KazooClient' object has no attribute '{other}'"))),
     };
     Ok(Value::Native(obj))
@@ -80,6 +81,8 @@ pub struct Counter {
     core: Rc<ClientCore>,
     path: String,
     default: Value,
+    /// Curator's `SharedCount` encoding: a 4-byte big-endian int.
+    curator: bool,
     ensured: RefCell<bool>,
     pre: RefCell<Value>,
     post: RefCell<Value>,
@@ -95,6 +98,10 @@ impl Counter {
         let (data, stat) = self.core.get(&self.path, false)?;
         if data.is_empty() {
             return Ok((self.default.clone(), stat.version));
+        }
+        if self.curator {
+            let b: [u8; 4] = data.get(..4).and_then(|b| b.try_into().ok()).ok_or_else(|| PyErr::new(ExcType::ValueError, "unpack requires a buffer of 4 bytes"))?;
+            return Ok((Value::Int(i64::from(i32::from_be_bytes(b))), stat.version));
         }
         let text = String::from_utf8_lossy(&data).trim().to_string();
         let v = match self.default {
@@ -123,7 +130,10 @@ impl Counter {
                 _ => return Err(PyErr::new(ExcType::TypeError, "invalid type for value change")),
             };
             *self.pre.borrow_mut() = pre;
-            let data = crate::py::repr::repr(&post).into_bytes();
+            let data = match (&post, self.curator) {
+                (Value::Int(i), true) => i32::try_from(*i).map_err(|_| PyErr::new(ExcType::ValueError, "'i' format requires -2147483648 <= number <= 2147483647"))?.to_be_bytes().to_vec(),
+                _ => crate::py::repr::repr(&post).into_bytes(),
+            };
             match self.core.set(&self.path, data, version) {
                 Ok(_) => {
                     *self.post.borrow_mut() = post;
@@ -420,7 +430,7 @@ impl NativeObject for Barrier {
                 Ok(Value::None)
             }
             "remove" => match self.core.delete(&self.path, -1, false) {
-                Ok(()) => Ok(Value::Bool(true)),
+                Ok(_) => Ok(Value::Bool(true)),
                 Err(e) if is_exc(&e, "NoNodeError") => Ok(Value::Bool(false)),
                 Err(e) => Err(e),
             },

@@ -414,6 +414,7 @@ pub fn isinstance(v: &Value, t: &Value) -> PResult<bool> {
                 || (*k == TypeKind::Int && vk == TypeKind::Bool)
                 || (*k == TypeKind::Type && matches!(v, Value::Class(_)))
                 || (*k == TypeKind::Iterator && vk == TypeKind::Generator)
+                || (*k == TypeKind::Tuple && matches!(v, Value::Native(n) if n.is_tuple()))
         }
         Value::Class(c) => match v {
             Value::Instance(i) => i.class.is_subclass(c),
@@ -423,7 +424,7 @@ pub fn isinstance(v: &Value, t: &Value) -> PResult<bool> {
             Value::Dict(d) => matches!((&*b.name, d.borrow().kind), ("Counter", DictKind::Counter) | ("defaultdict", DictKind::DefaultDict)),
             _ => false,
         },
-        Value::Native(_) => false,
+        Value::Native(n) => n.instance_check(v),
         _ => return Err(PyErr::new(ExcType::TypeError, "isinstance() arg 2 must be a type, a tuple of types, or a union")),
     })
 }

@@ -300,7 +300,7 @@ fn format_entries(tb: &[TbEntry], lines: &[&str], filename: &str, out: &mut Stri
             continue;
         }
         let _ = writeln!(out, "  File \"{}\", line {}, in {}", filename, e.loc.line, e.func);
-        if let Some(text) = lines.get(e.loc.line as usize - 1) {
+        if let Some(text) = (e.loc.line as usize).checked_sub(1).and_then(|i| lines.get(i)) {
             format_source_line(text, &e.loc, out);
         }
     }

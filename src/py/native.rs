@@ -114,6 +114,16 @@ pub trait NativeObject: Any {
         Pickle::Unpicklable(self.type_name().to_string())
     }
 
+    /// A namedtuple-like native (`ZnodeStat`): `isinstance(obj, tuple)` holds.
+    fn is_tuple(&self) -> bool {
+        false
+    }
+
+    /// For a native class: `isinstance(v, self)`.
+    fn instance_check(&self, _v: &Value) -> bool {
+        false
+    }
+
     fn is_picklable(&self) -> bool {
         matches!(self.pickle(), Pickle::State(_))
     }

@@ -83,7 +83,8 @@ pub enum ZkReply {
     OpenTimedOut,
     Op(Result<OpResult, ZkError>),
     Closed,
-    Watch(WatchedEvent),
+    /// The watch event an `AwaitWatch` waited for, and how long it waited.
+    Watch { event: WatchedEvent, waited_ms: u64 },
     Timeout,
 }
 
