@@ -35,6 +35,7 @@ pub struct OpSample {
 
 struct Session {
     client: ClientId,
+    session: Option<SessionId>,
     /// The Open call awaiting `Connected`, and when it was made.
     opening: Option<(u64, Millis)>,
     /// Watch events not yet taken by an `AwaitWatch`.
@@ -115,9 +116,9 @@ impl ZkHub {
         self.sessions.range((node, 0)..=(node, Handle::MAX)).count()
     }
 
-    /// The session id of each open session: (node, handle, session).
-    pub fn session_ids(&self, ens: &impl ZkClients) -> Vec<(NodeId, Handle, Option<crate::zk::SessionId>)> {
-        self.sessions.iter().map(|(&(n, h), s)| (n, h, ens.session(s.client))).collect()
+    /// The sessions the nodes hold: (node, handle, session id once connected).
+    pub fn session_ids(&self) -> Vec<(NodeId, Handle, Option<SessionId>)> {
+        self.sessions.iter().map(|(&(n, h), s)| (n, h, s.session)).collect()
     }
 
     pub fn call(&mut self, ens: &mut impl ZkClients, node: NodeId, call: ZkCall) {
@@ -135,6 +136,7 @@ impl ZkHub {
                     key,
                     Session {
                         client,
+                        session: None,
                         opening: Some((call.id, now)),
                         watch_events: VecDeque::new(),
                         awaiting: None,
@@ -196,6 +198,7 @@ impl ZkHub {
                     ClientState::Connected => {
                         s.opening = None;
                         let session = ens.session(s.client).unwrap_or(0);
+                        s.session = Some(session);
                         out.push(answer(id, ZkReply::Opened { session, timeout_ms: 0 }));
                         self.samples.push(OpSample { node, kind: "connect", start: since, end: now, ok: true });
                     }

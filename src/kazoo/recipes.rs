@@ -66,7 +66,7 @@ pub fn make(name: &str, core: Rc<ClientCore>, args: Vec<Value>, kwargs: Vec<(Str
             Rc::new(Counter { core, path, default, curator, ensured: RefCell::new(false), pre: RefCell::new(Value::None), post: RefCell::new(Value::None) })
         }
         "Lock" => Rc::new(Lock::new(core, path, ident(1)?)),
-        "Election" => Rc::new(Election { lock: Lock::new(core, path, ident(1)?) }),
+        "Election" => Rc::new(Election { lock: Rc::new(Lock::new(core, path, ident(1)?)) }),
         "Barrier" => Rc::new(Barrier { core, path }),
         "Queue" => Rc::new(Queue { core, path, children: RefCell::new(vec![]), ensured: RefCell::new(false) }),
         other => return Err(PyErr::new(ExcType::AttributeError, format!("'KazooClient' object has no attribute '{other}'"))),
@@ -230,7 +230,9 @@ impl Lock {
     /// `acquire(blocking=True, timeout=None)`.
     fn acquire(&self, blocking: bool, timeout_ms: Option<u64>) -> PResult<bool> {
         if *self.acquired.borrow() {
-            return Ok(true);
+            // kazoo guards acquire with a plain (non-reentrant) thread lock: a second
+            // acquire by the holder fails without touching ZooKeeper.
+            return Ok(false);
         }
         self.core.ensure_path(&self.path)?;
         let node = self.core.create(&format!("{}/{}", self.path, self.prefix), self.data.clone(), true, true, false)?;
@@ -333,6 +335,8 @@ impl NativeObject for Lock {
             "acquire" | "release" | "contenders" | "__enter__" | "__exit__" | "cancel" => NativeAttr::Method,
             "is_acquired" => NativeAttr::Value(Value::Bool(*self.acquired.borrow())),
             "path" => NativeAttr::Value(Value::str(&self.path)),
+            "prefix" => NativeAttr::Value(Value::str(&self.prefix)),
+            "identifier" => NativeAttr::Value(Value::str(&String::from_utf8_lossy(&self.data))),
             "node" => NativeAttr::Value(self.node.borrow().as_deref().map_or(Value::None, Value::str)),
             _ => NativeAttr::Missing,
         })
@@ -358,7 +362,7 @@ impl NativeObject for Lock {
 }
 
 pub struct Election {
-    lock: Lock,
+    lock: Rc<Lock>,
 }
 
 impl NativeObject for Election {
@@ -369,6 +373,7 @@ impl NativeObject for Election {
         Ok(match name {
             "run" | "cancel" | "contenders" => NativeAttr::Method,
             "path" => NativeAttr::Value(Value::str(&self.lock.path)),
+            "lock" => NativeAttr::Value(Value::Native(self.lock.clone())),
             _ => NativeAttr::Missing,
         })
     }
@@ -499,8 +504,15 @@ impl NativeObject for Queue {
         self.ensure()?;
         match name {
             "put" => {
-                let value = bytes_arg(&need(&args, &kwargs, 0, "value", "put")?)?;
-                let priority = arg(&args, &kwargs, 1, "priority").and_then(|v| v.as_int()).unwrap_or(100);
+                let Value::Bytes(value) = need(&args, &kwargs, 0, "value", "put")? else {
+                    return Err(PyErr::new(ExcType::TypeError, "value must be a byte string"));
+                };
+                let value = value.to_vec();
+                let priority = match arg(&args, &kwargs, 1, "priority") {
+                    None => 100,
+                    Some(Value::Int(p)) => p,
+                    Some(_) => return Err(PyErr::new(ExcType::TypeError, "priority must be an int")),
+                };
                 if !(0..=999).contains(&priority) {
                     return Err(PyErr::new(ExcType::ValueError, "priority must be between 0 and 999"));
                 }

@@ -39,14 +39,13 @@ pub struct Watcher {
 
 /// `zk.DataWatch(path, func=None)` / `zk.ChildrenWatch(path, func=None)`: with a function,
 /// registers it; without, returns a decorator.
+/// Either way the result is the watch object, which takes one function.
 pub fn make(kind: Kind, core: Rc<ClientCore>, path: String, func: Option<Value>, it: &mut Interpreter) -> PResult<Value> {
-    match func {
-        Some(f) if !f.is_none() => {
-            register(kind, core, path, f.clone(), it)?;
-            Ok(f)
-        }
-        _ => Ok(Value::Native(Rc::new(Decorator { kind, core, path }))),
+    let d = Decorator { kind, core, path, used: Cell::new(false) };
+    if let Some(f) = func.filter(|f| !f.is_none()) {
+        d.associate(f, it)?;
     }
+    Ok(Value::Native(Rc::new(d)))
 }
 
 fn register(kind: Kind, core: Rc<ClientCore>, path: String, func: Value, it: &mut Interpreter) -> PResult<()> {
@@ -172,6 +171,17 @@ struct Decorator {
     kind: Kind,
     core: Rc<ClientCore>,
     path: String,
+    used: Cell<bool>,
+}
+
+impl Decorator {
+    fn associate(&self, f: Value, it: &mut Interpreter) -> PResult<()> {
+        if self.used.replace(true) {
+            let what = if self.kind == Kind::Data { "DataWatch" } else { "ChildrenWatch" };
+            return Err(super::raise("KazooException", vec![Value::str(&format!("A function has already been associated with this {what} instance."))]));
+        }
+        register(self.kind, self.core.clone(), self.path.clone(), f, it)
+    }
 }
 
 impl NativeObject for Decorator {
@@ -184,7 +194,7 @@ impl NativeObject for Decorator {
     }
     fn call(&self, _this: &Rc<dyn NativeObject>, args: Vec<Value>, _kw: Vec<(Str, Value)>, it: &mut Interpreter) -> PResult<Value> {
         let f = args.into_iter().next().ok_or_else(|| PyErr::new(ExcType::TypeError, "__call__() missing 1 required positional argument: 'func'"))?;
-        register(self.kind, self.core.clone(), self.path.clone(), f.clone(), it)?;
+        self.associate(f.clone(), it)?;
         Ok(f)
     }
     fn pickle(&self) -> Pickle {

@@ -10,6 +10,7 @@ pub mod conductor;
 pub mod jobs;
 pub mod protocol;
 pub mod spark;
+pub mod zkhub;
 
 pub use client::{LiveClient, LiveConsole};
 pub use conductor::{ClientMail, ClusterSnapshot, Conductor, LogEntry, LogKind, NodeCard, NodeStatus, Post};

@@ -123,6 +123,10 @@ pub struct SparkConductor {
     /// The last arrival time per link: a link is one TCP connection, so it keeps order.
     last_arrival: BTreeMap<(NodeId, NodeId), Millis>,
     pub jobs: JobsModel,
+    /// kazoo calls from the workers, for the ZooKeeper side (`live::zkhub::ZkBridge`).
+    zk_calls: Vec<(NodeId, crate::zk::port::ZkCall)>,
+    /// Nodes whose ZooKeeper sessions lost their process (killed, or the program ended).
+    zk_exits: Vec<NodeId>,
 }
 
 impl SparkConductor {
@@ -140,6 +144,8 @@ impl SparkConductor {
             nodes: BTreeMap::new(),
             last_arrival: BTreeMap::new(),
             jobs: JobsModel::default(),
+            zk_calls: Vec::new(),
+            zk_exits: Vec::new(),
         };
         for id in 0..=config.executors {
             c.nodes.insert(
@@ -249,6 +255,8 @@ impl SparkConductor {
                             }
                         }
                         Effect::WakeAt(at) => self.nodes.get_mut(&id).expect("known").wake_at = Some(at),
+                        Effect::Event(ClusterEvent::Zk(call)) => self.zk_calls.push((id, call)),
+                        Effect::Event(ClusterEvent::ZkExit) => self.zk_exits.push(id),
                         Effect::Event(ev) => self.jobs.apply(self.clock.now(), id, &ev),
                         Effect::Persist { .. } | Effect::Remove { .. } => {}
                     }
@@ -306,7 +314,23 @@ impl SparkConductor {
         self.down(id, NodeStatus::Crashed(message));
     }
 
+    /// The ZooKeeper calls and abandoned sessions since the last call.
+    pub fn take_zk(&mut self) -> (Vec<(NodeId, crate::zk::port::ZkCall)>, Vec<NodeId>) {
+        (std::mem::take(&mut self.zk_calls), std::mem::take(&mut self.zk_exits))
+    }
+
+    /// Hands a node the answer to its ZooKeeper call.
+    pub fn zk_answer(&mut self, id: NodeId, answer: crate::zk::port::ZkAnswer) -> Vec<SparkPost> {
+        let mut posts = Vec::new();
+        if self.nodes.contains_key(&id) && self.alive(id) {
+            let now = self.now();
+            self.post(id, ToSparkWorker::Command { now, cmd: ClusterCommand::Zk(answer) }, &mut posts);
+        }
+        posts
+    }
+
     fn down(&mut self, id: NodeId, status: NodeStatus) {
+        self.zk_exits.push(id);
         if id == DRIVER && self.jobs.running() {
             self.jobs.driver_lost(self.clock.now());
         }

@@ -1387,6 +1387,11 @@ pub fn seq_binop(it: &mut Interpreter, op: BinOp, a: &Value, b: &Value) -> PResu
         (BinOp::Mul, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_), n) if repeat(n).is_some() => repeat_seq(a, repeat(n).unwrap_or(0))?,
         (BinOp::Mul, n, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_)) if repeat(n).is_some() => repeat_seq(b, repeat(n).unwrap_or(0))?,
         (BinOp::Mod, Value::Str(f), args) => Value::str(&percent_format(it, f, args)?),
+        // `b"partition-%d" % n`: ASCII formats the same way; the result is bytes again.
+        (BinOp::Mod, Value::Bytes(f), args) if f.is_ascii() => {
+            let text = percent_format(it, std::str::from_utf8(f).unwrap_or_default(), args)?;
+            Value::Bytes(Rc::new(text.into_bytes()))
+        }
         (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_)) => {
             return Ok(set_binop(op, a, b));
         }

@@ -155,6 +155,7 @@ fn frame(
     };
     deliver(inner, posts);
     tick_console(inner);
+    tick_zk_bridge(inner);
     let snapshot = inner.borrow().conductor.snapshot();
     on_snapshot.emit(Rc::new(snapshot));
     publish_console(inner, on_console);
@@ -167,6 +168,13 @@ fn tick_console(inner: &Rc<RefCell<Inner>>) {
         let Inner { console, conductor, .. } = &mut *guard;
         console.tick(conductor)
     };
+    deliver(inner, posts);
+}
+
+/// Carries out the Spark workers' kazoo calls on this ensemble (`live::zkhub`).
+fn tick_zk_bridge(inner: &Rc<RefCell<Inner>>) {
+    let bridge = super::zk_bridge();
+    let posts = bridge.borrow_mut().tick(&mut inner.borrow_mut().conductor);
     deliver(inner, posts);
 }
 

@@ -10,6 +10,21 @@ pub mod worker;
 pub use cluster::LiveCluster;
 pub use spark::LiveSpark;
 
+use crate::live::zkhub::ZkBridge;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    /// The kazoo sessions of the Spark workers, shared by the page's two worlds: `LiveSpark`
+    /// puts calls in and takes answers out, `LiveCluster` ticks it with the ensemble's
+    /// conductor. It outlives both, so a new ensemble or a new Spark shape keeps working.
+    static ZK_BRIDGE: Rc<RefCell<ZkBridge>> = Rc::new(RefCell::new(ZkBridge::new()));
+}
+
+pub(crate) fn zk_bridge() -> Rc<RefCell<ZkBridge>> {
+    ZK_BRIDGE.with(Rc::clone)
+}
+
 /// Encodes a value for `postMessage`. 64-bit integers go as `BigInt`: session ids
 /// (`serverId << 56 | …`) do not fit a JavaScript number.
 pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, serde_wasm_bindgen::Error> {

@@ -122,8 +122,29 @@ fn frame(inner: &Rc<RefCell<Inner>>, on_snapshot: &Callback<Rc<SparkSnapshot>>) 
         guard.conductor.advance(elapsed)
     };
     deliver(inner, posts);
+    exchange_zk(inner);
     let snapshot = inner.borrow().conductor.snapshot();
     on_snapshot.emit(Rc::new(snapshot));
+}
+
+/// Hands the workers' kazoo calls to the ZooKeeper side and its answers back to them.
+fn exchange_zk(inner: &Rc<RefCell<Inner>>) {
+    let bridge = super::zk_bridge();
+    let (calls, exits) = inner.borrow_mut().conductor.take_zk();
+    let answers = {
+        let mut b = bridge.borrow_mut();
+        for node in exits {
+            b.abandon(node);
+        }
+        for (node, call) in calls {
+            b.submit(node, call);
+        }
+        b.take_answers()
+    };
+    for (node, answer) in answers {
+        let posts = inner.borrow_mut().conductor.zk_answer(node, answer);
+        deliver(inner, posts);
+    }
 }
 
 fn deliver(inner: &Rc<RefCell<Inner>>, posts: Vec<SparkPost>) {
