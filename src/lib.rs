@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client_scenario;
 pub mod ensemble;
 pub mod linearizability;
+pub mod metrics;
 pub mod live;
 pub mod py;
 pub mod scenario;
