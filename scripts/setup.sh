@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool zkspark needs, idempotently: a second run skips what is already there.
 # Sources: rustup (the wasm32 target), crates.io (trunk, wasm-bindgen-cli, wasm-pack),
-# Debian (chromium, chromium-driver) and npm (playwright-core, binaryen). Nothing else is fetched.
+# Debian (chromium, chromium-driver) and npm (playwright-core, binaryen, uplot). Nothing else is fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,10 +45,11 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# npm tools (playwright-core drives Debian's chromium, never downloads a browser; binaryen's wasm-opt).
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
+# npm tools (playwright-core drives Debian's chromium, never downloads a browser; binaryen's wasm-opt;
+# uplot, the page's charts, which Trunk bundles).
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/uplot ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm packages (playwright-core, binaryen)"
+  log "installing npm packages (playwright-core, binaryen, uplot)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 

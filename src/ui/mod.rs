@@ -2,6 +2,7 @@
 //! snapshots of the live cluster and dispatch user intent to it; no protocol logic here.
 
 pub mod app;
+pub mod chart;
 pub mod console_panel;
 pub mod control_bar;
 pub mod election_log;
