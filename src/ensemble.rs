@@ -90,6 +90,8 @@ pub struct Ensemble {
     conns: BTreeMap<ClientConn, ClientId>,
     cursor: usize,
     next_conn: ClientConn,
+    /// How often the client loop looks at the world (`STEP_MS` unless set).
+    step_ms: Millis,
 }
 
 /// How often the client loop looks at the world (virtual ms).
@@ -107,11 +109,16 @@ impl Ensemble {
     pub fn with_config(seed: u64, config: crate::zab::ZkConfig, network: Network) -> Ensemble {
         let mut sim = crate::scenario::ensemble_with(seed, config, network);
         crate::scenario::run_until_quorum_leader(&mut sim, 60_000);
-        Ensemble { sim, clients: Vec::new(), conns: BTreeMap::new(), cursor: 0, next_conn: 0 }
+        Ensemble { sim, clients: Vec::new(), conns: BTreeMap::new(), cursor: 0, next_conn: 0, step_ms: STEP_MS }
     }
 
     pub fn now(&self) -> Millis {
         self.sim.now()
+    }
+
+    /// Looks at the world every `ms` (finer steps, finer request latencies; 10 by default).
+    pub fn set_step_ms(&mut self, ms: Millis) {
+        self.step_ms = ms.max(1);
     }
 
     /// Opens a session (`new ZooKeeper(connectString, timeout)`), trying `servers` in order.
@@ -340,7 +347,7 @@ impl Ensemble {
     /// One slice of virtual time: deliver server events to clients, then keep each client's
     /// connection alive or move it to another server.
     pub fn step(&mut self) {
-        let next = self.sim.now() + STEP_MS;
+        let next = self.sim.now() + self.step_ms;
         self.sim.run_until(next);
         self.route_events();
         for c in 0..self.clients.len() {

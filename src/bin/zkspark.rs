@@ -126,7 +126,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 fn run_job(args: &[String]) {
     use zkspark::spark::world::{run_on_cluster, ClusterOptions};
-    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--events]";
+    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--chaos MEAN_MS [--chaos-restart MS]] [--json] [--events]";
     let fail = |msg: String| -> ! {
         eprintln!("zkspark run: {msg}\n{usage}");
         std::process::exit(2)
@@ -134,6 +134,9 @@ fn run_job(args: &[String]) {
     let mut opts = ClusterOptions::default();
     let mut path = None;
     let mut events = false;
+    let mut json = false;
+    let mut chaos_mean = None;
+    let mut chaos_restart = 3_000;
     let mut it = args.iter();
     let number = |it: &mut std::slice::Iter<String>, flag: &str, range| {
         zkspark::cli::flag_number(it, flag, range).unwrap_or_else(|e| fail(e))
@@ -153,6 +156,9 @@ fn run_job(args: &[String]) {
                 }
             }
             "--zk-servers" => opts.zk_servers = number(&mut it, "--zk-servers", 1..=7) as u32,
+            "--chaos" => chaos_mean = Some(number(&mut it, "--chaos", 100..=3_600_000)),
+            "--chaos-restart" => chaos_restart = number(&mut it, "--chaos-restart", 0..=3_600_000),
+            "--json" => json = true,
             "--restart-after" => opts.restart_ms = Some(number(&mut it, "--restart-after", 0..=3_600_000)),
             "--events" => events = true,
             other if other.starts_with("--") => fail(format!("unknown option {other}")),
@@ -170,10 +176,42 @@ fn run_job(args: &[String]) {
             fail(format!("there is no ZooKeeper server {x}: servers are 1..={}", opts.zk_servers));
         }
     }
+    if let Some(mean) = chaos_mean {
+        opts.chaos = Some(zkspark::metrics::ChaosConfig {
+            seed: opts.seed,
+            mean_interval_ms: mean,
+            restart_delay_ms: chaos_restart,
+            start_ms: 0,
+            horizon_ms: opts.max_ms,
+            // One target down at a time: a three-server ensemble keeps its quorum.
+            max_down: 1,
+        });
+    }
     let Some(path) = path else { fail("which job? give the path of a .py file".into()) };
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("cannot read {path}: {e}")));
     let name = std::path::Path::new(&path).file_name().map_or("job.py".into(), |n| n.to_string_lossy().to_string());
     let run = run_on_cluster(&source, &name, zkspark::spark::fs::bundled(), &opts);
+    if json {
+        let chaos: Vec<serde_json::Value> = run
+            .chaos_log
+            .iter()
+            .map(|(at, target, kill)| serde_json::json!({"at_ms": at, "target": target, "action": if *kill { "kill" } else { "restart" }}))
+            .collect();
+        let out = serde_json::json!({
+            "program": name,
+            "seed": opts.seed,
+            "finished": run.finished,
+            "ok": run.ok,
+            "stdout": run.stdout,
+            "stderr": run.stderr,
+            "start_ms": run.start_ms,
+            "end_ms": run.end_ms,
+            "chaos": chaos,
+            "metrics": run.metrics,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        std::process::exit(if run.finished && run.ok { 0 } else { 1 });
+    }
     print!("{}", run.stdout);
     if events {
         for (at, node, ev) in &run.events {

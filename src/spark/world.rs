@@ -27,6 +27,10 @@ pub struct ClusterOptions {
     /// ZooKeeper servers to kill: (server, virtual ms after the program started); each comes
     /// back after `restart_ms`.
     pub zk_kills: Vec<(NodeId, Millis)>,
+    /// Chaos mode: kills and restarts of executors and ZooKeeper servers at random times
+    /// (`metrics::ChaosPlan`) while the program runs; times are after the program started.
+    /// Chaos always starts an ensemble.
+    pub chaos: Option<crate::metrics::ChaosConfig>,
 }
 
 impl Default for ClusterOptions {
@@ -39,6 +43,7 @@ impl Default for ClusterOptions {
             max_ms: 3_600_000,
             zk_servers: 3,
             zk_kills: vec![],
+            chaos: None,
         }
     }
 }
@@ -59,6 +64,10 @@ pub struct ClusterRun {
     pub zk_samples: Vec<crate::zkhub::OpSample>,
     /// When the program started on the world's clock (after the ensemble elected a leader).
     pub start_ms: Millis,
+    /// Throughput, latency, MTTR and MTBF of the run (`metrics.rs`), on the world's clock.
+    pub metrics: crate::metrics::MetricsReport,
+    /// The kills and restarts chaos mode made: (at, target, kill?).
+    pub chaos_log: Vec<(Millis, String, bool)>,
 }
 
 impl ClusterRun {
@@ -131,7 +140,7 @@ struct ZkSide {
 }
 
 /// How often the two simulators meet when an ensemble runs (virtual ms).
-const ZK_QUANTUM_MS: Millis = 5;
+const ZK_QUANTUM_MS: Millis = 1;
 
 pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOptions) -> ClusterRun {
     let config = opts.config.clone();
@@ -139,9 +148,12 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
     let factory_config = config.clone();
     let mut sim: Simulator<SparkNode> =
         Simulator::new(opts.seed, cluster_network(), &ids, Box::new(move |id, _disk| SparkNode::new(id, &factory_config)));
-    let mut zk = (opts.zk_servers > 0 && source.contains("kazoo")).then(|| ZkSide {
-        ens: crate::ensemble::Ensemble::new(opts.seed ^ 0x5A5A, opts.zk_servers, cluster_network()),
-        hub: crate::zkhub::ZkHub::new(),
+    let wants_zk = opts.zk_servers > 0 && (source.contains("kazoo") || opts.chaos.is_some() || !opts.zk_kills.is_empty());
+    let mut zk = wants_zk.then(|| {
+        let mut ens = crate::ensemble::Ensemble::new(opts.seed ^ 0x5A5A, opts.zk_servers, cluster_network());
+        // Request latencies to the millisecond.
+        ens.set_step_ms(1);
+        ZkSide { ens, hub: crate::zkhub::ZkHub::new() }
     });
     // The program starts once the ensemble has a leader, on one clock.
     let start = zk.as_ref().map_or(0, |z| z.ens.now());
@@ -155,9 +167,29 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
     }
     let mut plan: Vec<(Millis, Target, bool)> = opts.kills.iter().map(|&(x, t)| (start + t, Target::Spark(x), true)).collect();
     plan.extend(opts.zk_kills.iter().map(|&(x, t)| (start + t, Target::Zk(x), true)));
+    // Chaos: its own restarts, so no `restart_ms` for its kills.
+    let mut chaos: Vec<(Millis, Target, bool)> = vec![];
+    if let Some(c) = opts.chaos {
+        let spark_targets: Vec<String> = (1..=config.executors).map(|x| format!("exec{x}")).collect();
+        let zk_targets: Vec<String> = (1..=opts.zk_servers).map(|x| format!("zk{x}")).collect();
+        let targets: Vec<String> = spark_targets.into_iter().chain(zk_targets).collect();
+        let shifted = crate::metrics::ChaosConfig { start_ms: start + c.start_ms, ..c };
+        for e in crate::metrics::ChaosPlan::new(shifted, &targets).events {
+            let target = match e.target.strip_prefix("exec") {
+                Some(x) => Target::Spark(x.parse().unwrap_or(1)),
+                None => Target::Zk(e.target.trim_start_matches("zk").parse().unwrap_or(1)),
+            };
+            chaos.push((e.at, target, e.action == crate::metrics::ChaosAction::Kill));
+        }
+    }
+    let mut chaos_log = vec![];
     plan.sort_unstable();
+    let mut measure = Measure::new(start);
+    // The ensemble's first election happened before the program: not a recovery.
+    let mut zk_cursor = zk.as_ref().map_or(0, |z| z.ens.sim.events().len());
     let mut finished = false;
     let mut cursor = 0;
+    let mut spark_cursor = 0;
     loop {
         if let Some(phase) = sim.node(DRIVER).and_then(|n| n.driver()).map(|d| d.phase.clone()) {
             if matches!(phase, DriverPhase::Succeeded | DriverPhase::Failed) {
@@ -184,6 +216,10 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
             while z.ens.now() < sim.now() {
                 z.ens.step();
             }
+            for e in &z.ens.sim.events()[zk_cursor..] {
+                measure.zk_event(e.at, e.node, &e.event);
+            }
+            zk_cursor = z.ens.sim.events().len();
             for (node, answer) in z.hub.poll(&mut z.ens) {
                 if sim.is_up(node) {
                     sim.command(node, ClusterCommand::Zk(answer));
@@ -204,16 +240,34 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
                 sim.command(node, ClusterCommand::Zk(crate::zk::port::ZkAnswer { id: call.id, handle: call.handle, reply }));
             }
         }
+        for e in &sim.events()[spark_cursor..] {
+            measure.spark_event(e.at, &e.event);
+        }
+        spark_cursor = sim.events().len();
+        // Chaos stops when the program ends (the loop's first check).
+        while chaos.first().is_some_and(|p| p.0 <= sim.now()) {
+            let (at, target, kill) = chaos.remove(0);
+            let name = match target {
+                Target::Spark(x) => format!("exec{x}"),
+                Target::Zk(x) => format!("zk{x}"),
+            };
+            chaos_log.push((at, name, kill));
+            plan.push((at, target, kill));
+            plan.sort_unstable();
+        }
         while plan.first().is_some_and(|p| p.0 <= sim.now()) {
             let (_, target, kill) = plan.remove(0);
+            // With chaos on, the chaos plan restarts what it killed.
+            let from_chaos = opts.chaos.is_some();
             match target {
                 Target::Spark(x) => {
                     if kill && sim.is_up(x) {
                         sim.crash(x);
+                        measure.failure(sim.now(), format!("exec{x}"), crate::metrics::FailureKind::Executor);
                         if let Some(z) = zk.as_mut() {
                             z.hub.abandon(&mut z.ens, x);
                         }
-                        if let Some(after) = opts.restart_ms {
+                        if let (Some(after), false) = (opts.restart_ms, from_chaos) {
                             plan.push((sim.now() + after, target, false));
                             plan.sort_unstable();
                         }
@@ -224,8 +278,11 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
                 Target::Zk(x) => {
                     let Some(z) = zk.as_mut() else { continue };
                     if kill && z.ens.sim.is_up(x) {
+                        let was_leader = z.ens.sim.node(x).is_some_and(|n| n.established_epoch().is_some());
                         z.ens.sim.crash(x);
-                        if let Some(after) = opts.restart_ms {
+                        let kind = if was_leader { crate::metrics::FailureKind::ZkLeader } else { crate::metrics::FailureKind::ZkServer };
+                        measure.failure(sim.now(), format!("zk{x}"), kind);
+                        if let (Some(after), false) = (opts.restart_ms, from_chaos) {
                             plan.push((sim.now() + after, target, false));
                             plan.sort_unstable();
                         }
@@ -235,6 +292,7 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
                 }
             }
         }
+        measure.flush(sim.now());
     }
     let driver = sim.node(DRIVER).and_then(|n| n.driver());
     let (stdout, stderr, ok) = match driver {
@@ -242,6 +300,7 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
         None => (String::new(), String::new(), false),
     };
     let events = sim.events().iter().map(|e| (e.at, e.node, e.event.clone())).collect();
+    let end = sim.now();
     let (zk_tree, zk_samples) = match zk {
         Some(z) => {
             let ids = z.ens.sim.ids();
@@ -251,5 +310,105 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
         }
         None => (None, vec![]),
     };
-    ClusterRun { stdout, stderr, finished, ok, events, end_ms: sim.now(), zk_tree, zk_samples, start_ms: start }
+    measure.flush(Millis::MAX);
+    for sample in &zk_samples {
+        measure.metrics.op(sample.kind, sample.start, sample.end, sample.ok);
+    }
+    let metrics = measure.metrics.report(end);
+    ClusterRun { stdout, stderr, finished, ok, events, end_ms: end, zk_tree, zk_samples, start_ms: start, metrics, chaos_log }
+}
+
+/// Failures and recoveries as the world sees them (see `metrics.rs` for the figures):
+/// a ZooKeeper leader is recovered when a new leader is established (a quorum acked
+/// NEWLEADER, so it commits again); a follower when it has synced with a leader again; an
+/// executor when the next stage completes after it was lost (its lost tasks, and any map
+/// output it held, were re-run by then). The two simulators' events arrive in batches, so
+/// they wait in `pending` and are applied in time order up to the time both have reached.
+struct Measure {
+    metrics: crate::metrics::Metrics,
+    lost_executors: Vec<NodeId>,
+    pending: Vec<(Millis, u64, Happening)>,
+    seq: u64,
+}
+
+enum Happening {
+    Failure(String, crate::metrics::FailureKind),
+    Recovered(String, String),
+    LeaderEstablished(String),
+    ExecutorLost(NodeId),
+    StageCompleted(String),
+    Task(bool),
+}
+
+impl Measure {
+    fn new(start: Millis) -> Measure {
+        Measure { metrics: crate::metrics::Metrics::new(start), lost_executors: vec![], pending: vec![], seq: 0 }
+    }
+
+    fn push(&mut self, at: Millis, h: Happening) {
+        self.seq += 1;
+        self.pending.push((at, self.seq, h));
+    }
+
+    fn failure(&mut self, at: Millis, id: String, kind: crate::metrics::FailureKind) {
+        if kind == crate::metrics::FailureKind::Executor {
+            if let Some(x) = id.strip_prefix("exec").and_then(|x| x.parse().ok()) {
+                self.push(at, Happening::ExecutorLost(x));
+            }
+        }
+        self.push(at, Happening::Failure(id, kind));
+    }
+
+    fn zk_event(&mut self, at: Millis, node: NodeId, ev: &crate::zab::ZkEvent) {
+        match ev {
+            crate::zab::ZkEvent::Established { epoch, .. } => {
+                self.push(at, Happening::LeaderEstablished(format!("zk{node} established epoch {epoch}")));
+                self.push(at, Happening::Recovered(format!("zk{node}"), "leading again".into()));
+            }
+            crate::zab::ZkEvent::Synced { leader, .. } => {
+                self.push(at, Happening::Recovered(format!("zk{node}"), format!("synced with zk{leader}")))
+            }
+            _ => {}
+        }
+    }
+
+    fn spark_event(&mut self, at: Millis, ev: &ClusterEvent) {
+        let ClusterEvent::Listener(l) = ev else { return };
+        match l {
+            super::scheduler::SparkEvent::TaskEnd { reason, .. } => self.push(at, Happening::Task(reason == "Success")),
+            super::scheduler::SparkEvent::StageCompleted { stage, attempt, failure: None } => {
+                self.push(at, Happening::StageCompleted(format!("stage {stage} (attempt {attempt}) completed")))
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies what happened up to `until`, in time order.
+    fn flush(&mut self, until: Millis) {
+        use crate::metrics::FailureKind;
+        self.pending.sort_by_key(|(at, seq, _)| (*at, *seq));
+        let n = self.pending.partition_point(|(at, _, _)| *at <= until);
+        for (at, _, h) in self.pending.drain(..n).collect::<Vec<_>>() {
+            match h {
+                Happening::Failure(id, kind) => self.metrics.failure(id, kind, at),
+                Happening::Recovered(id, how) => {
+                    self.metrics.recover(&id, at, &how);
+                }
+                Happening::LeaderEstablished(how) => {
+                    self.metrics.recover_kind(FailureKind::ZkLeader, at, &how);
+                }
+                Happening::ExecutorLost(x) => {
+                    if !self.lost_executors.contains(&x) {
+                        self.lost_executors.push(x);
+                    }
+                }
+                Happening::StageCompleted(how) => {
+                    for x in std::mem::take(&mut self.lost_executors) {
+                        self.metrics.recover(&format!("exec{x}"), at, &how);
+                    }
+                }
+                Happening::Task(ok) => self.metrics.task_finished(at, ok),
+            }
+        }
+    }
 }

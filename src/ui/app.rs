@@ -123,6 +123,40 @@ pub fn app() -> Html {
     let on_select =
         use_callback(state.dispatcher(), |path: Option<String>, dispatch| dispatch.dispatch(Action::SelectZnode(path)));
 
+    // Beside Spark, the ensemble its kazoo sessions live on: the servers (kill one while a job
+    // runs) and the tree its tasks write.
+    let zk_side = match &state.snapshot {
+        Some(snapshot) => html! {
+            <section class="workspace zk-side">
+                <section class="panel zk-strip-panel">
+                    <h2>{ "ZooKeeper ensemble (127.0.0.1:2181 in the jobs)" }</h2>
+                    <div class="zk-strip">
+                        { for snapshot.nodes.iter().map(|n| {
+                            let sid = n.sid;
+                            let state_name = n.data_state();
+                            let down = state_name == "down";
+                            let (kill, restart) = (on_kill.clone(), on_restart.clone());
+                            html! {
+                                <div class={classes!("zk-chip", state_name)} data-node={format!("zk{sid}")} data-kind="zk-chip" data-state={state_name}>
+                                    <b>{ format!("zk{sid}") }</b>
+                                    <span class="muted">{ state_name }</span>
+                                    if down {
+                                        <button class="btn btn-small" data-action="restart" onclick={Callback::from(move |_| restart.emit(sid))}>{ "Restart" }</button>
+                                    } else {
+                                        <button class="btn btn-small btn-danger" data-action="kill" onclick={Callback::from(move |_| kill.emit(sid))}>{ "Kill" }</button>
+                                    }
+                                </div>
+                            }
+                        }) }
+                    </div>
+                </section>
+                <section class="panel tree-panel">
+                    <ZnodeTree model={tree_model(&state, snapshot)} on_pick={on_pick.clone()} on_select={on_select.clone()} />
+                </section>
+            </section>
+        },
+        None => html! {},
+    };
     let body = match &state.snapshot {
         Some(snapshot) => html! {
             <main class={classes!("workspace", (state.view != View::ZooKeeper).then_some("hidden"))}>
@@ -145,6 +179,7 @@ pub fn app() -> Html {
     let spark_body = html! {
         <div class={classes!((state.view != View::Spark).then_some("hidden"))}>
             <SparkPanel snapshot={state.spark.clone()} shape={state.spark_shape} {on_shape} {on_run} {on_cancel} on_kill={on_spark_kill} on_restart={on_spark_restart} />
+            { zk_side }
         </div>
     };
     let tab = |v: View, label: &str, key: &str| html! {

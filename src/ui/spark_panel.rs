@@ -18,15 +18,42 @@ use std::rc::Rc;
 use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-/// The presets: (file stem, title, program). They are also recorded from real PySpark
-/// (`tests/fixtures/presets/`), and a test runs each on the simulated cluster.
+/// The presets: (file stem, title, program). They are also recorded from real PySpark (and
+/// for `zk_*`, real kazoo and ZooKeeper: `tests/fixtures/presets/`), and a test runs each on
+/// the simulated cluster.
 pub const PRESETS: &[(&str, &str, &str)] = &[
     ("wordcount", "Word count", include_str!("../../static/presets/wordcount.py")),
     ("stages", "Three stages (two shuffles)", include_str!("../../static/presets/stages.py")),
     ("joins", "Joins and cogroup", include_str!("../../static/presets/joins.py")),
     ("cache", "Caching and lineage", include_str!("../../static/presets/cache.py")),
     ("task_failure", "A task that keeps failing", include_str!("../../static/presets/task_failure.py")),
+    ("zk_counter_seed", "ZooKeeper counter: the seed, as written", include_str!("../../static/presets/zk_counter_seed.py")),
+    ("zk_counter", "ZooKeeper counter: a client per partition", include_str!("../../static/presets/zk_counter.py")),
+    ("zk_counter_idempotent", "ZooKeeper counter: idempotent", include_str!("../../static/presets/zk_counter_idempotent.py")),
+    ("zk_lock", "Task scheduling with a ZooKeeper Lock", include_str!("../../static/presets/zk_lock.py")),
 ];
+
+/// Two sentences beside a preset: what to try and what it teaches.
+pub fn preset_note(stem: &str) -> Option<&'static str> {
+    Some(match stem {
+        "zk_counter_seed" => "The tutorial's program fails before any task runs: its lambda captures a Counter bound to a started KazooClient, and a client's thread locks cannot be pickled to ship to executors. Real PySpark fails the same way, with the same PicklingError.",
+        "zk_counter" => "Each partition opens its own session on its executor and counts with kazoo's Counter, so it prints 100. Kill an executor while the job runs and it prints more: the lost tasks run again and increment again (at-least-once).",
+        "zk_counter_idempotent" => "Each partition adds its count in one transaction that also creates a marker named after the partition. A re-run finds its marker there and adds nothing, so it prints 100 however many executors you kill.",
+        "zk_lock" => "Every task takes the same Lock before its critical section: waiters queue as sequential nodes under /scheduler/lock, each watching the one before it. Kill the executor of the holder: its node goes when its session expires, and the next in line goes in; two holders never overlap.",
+        _ => return None,
+    })
+}
+
+/// What a failure means, in plain words, when the traceback alone is cryptic.
+pub fn failure_hint(stderr: &str) -> Option<&'static str> {
+    if stderr.contains("cannot pickle '_thread.lock' object") {
+        return Some("Why: Spark pickles the function you pass to map() to send it to the executors, with every variable it uses. This one uses a KazooClient (or a recipe bound to one), which holds thread locks that cannot be pickled. Open a client inside the task instead, e.g. in foreachPartition, as the next preset does.");
+    }
+    if stderr.contains("object has no attribute 'incr'") {
+        return Some("Why: kazoo's Counter has no incr(); it counts with `counter += 1` and reads `counter.value`.");
+    }
+    None
+}
 
 #[derive(Properties, PartialEq)]
 pub struct SparkPanelProps {
@@ -83,7 +110,6 @@ pub fn spark_panel(props: &SparkPanelProps) -> Html {
                         { for PRESETS.iter().map(|(stem, title, _)| html! {
                             <option value={*stem} selected={*stem == preset.as_str()}>{ *title }</option>
                         }) }
-                        <option disabled=true>{ "ZooKeeper counter (the seed's example) — needs the kazoo client, coming next" }</option>
                     </select>
                     if running {
                         <button class="btn btn-danger" data-action="cancel-job" onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "■ Cancel" }</button>
@@ -91,6 +117,9 @@ pub fn spark_panel(props: &SparkPanelProps) -> Html {
                         <button class="btn btn-accent" data-action="run-job" onclick={run} disabled={!driver_ready}>{ "▶ Run" }</button>
                     }
                 </div>
+                if let Some(note) = preset_note(preset.as_str()) {
+                    <p class="preset-note" data-testid="preset-note">{ note }</p>
+                }
                 <textarea class="job-editor" data-testid="job-editor" spellcheck="false" wrap="off" value={(*source).clone()} oninput={on_input} />
                 { output(snap.as_deref()) }
                 { files(snap.as_deref()) }
@@ -125,6 +154,9 @@ fn output(snap: Option<&SparkSnapshot>) -> Html {
                     <span class="stderr">{ s.jobs.stderr.clone() }</span>
                 }
             </pre>
+            if let Some(hint) = failure_hint(&s.jobs.stderr) {
+                <p class="failure-hint" data-testid="failure-hint">{ hint }</p>
+            }
         </div>
     }
 }
