@@ -300,7 +300,7 @@ impl Conductor {
         }
     }
 
-    fn is_alive(&self, sid: Sid) -> bool {
+    pub fn is_alive(&self, sid: Sid) -> bool {
         matches!(self.nodes[&sid].status, NodeStatus::Starting | NodeStatus::Running)
     }
 

@@ -10,6 +10,7 @@ pub mod conductor;
 pub mod jobs;
 pub mod protocol;
 pub mod spark;
+pub mod measure;
 pub mod zkhub;
 
 pub use client::{LiveClient, LiveConsole};

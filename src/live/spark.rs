@@ -14,6 +14,7 @@ use super::conductor::NodeStatus;
 use super::jobs::JobsModel;
 use crate::sim::{Effect, Effects, LinkConfig, Millis, Network, NodeId, Process, Rng};
 use crate::spark::cluster::{ClusterCommand, ClusterConfig, ClusterEvent, SparkMsg, SparkNode, SparkView, DRIVER};
+use crate::spark::SparkEvent;
 use crate::spark::fs::SimFs;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -127,6 +128,9 @@ pub struct SparkConductor {
     zk_calls: Vec<(NodeId, crate::zk::port::ZkCall)>,
     /// Nodes whose ZooKeeper sessions lost their process (killed, or the program ended).
     zk_exits: Vec<NodeId>,
+    /// For the metrics: task ends (success?) and completed stages since the last take.
+    task_ends: Vec<bool>,
+    stages_done: Vec<String>,
 }
 
 impl SparkConductor {
@@ -146,6 +150,8 @@ impl SparkConductor {
             jobs: JobsModel::default(),
             zk_calls: Vec::new(),
             zk_exits: Vec::new(),
+            task_ends: Vec::new(),
+            stages_done: Vec::new(),
         };
         for id in 0..=config.executors {
             c.nodes.insert(
@@ -174,6 +180,11 @@ impl SparkConductor {
     }
     pub fn set_paused(&mut self, paused: bool) {
         self.clock.set_paused(paused);
+    }
+
+    /// Whether the node's worker is starting or running.
+    pub fn is_alive(&self, id: NodeId) -> bool {
+        self.nodes.contains_key(&id) && self.alive(id)
     }
 
     fn alive(&self, id: NodeId) -> bool {
@@ -257,7 +268,16 @@ impl SparkConductor {
                         Effect::WakeAt(at) => self.nodes.get_mut(&id).expect("known").wake_at = Some(at),
                         Effect::Event(ClusterEvent::Zk(call)) => self.zk_calls.push((id, call)),
                         Effect::Event(ClusterEvent::ZkExit) => self.zk_exits.push(id),
-                        Effect::Event(ev) => self.jobs.apply(self.clock.now(), id, &ev),
+                        Effect::Event(ev) => {
+                            match &ev {
+                                ClusterEvent::Listener(SparkEvent::TaskEnd { reason, .. }) => self.task_ends.push(reason == "Success"),
+                                ClusterEvent::Listener(SparkEvent::StageCompleted { stage, attempt, failure: None }) => {
+                                    self.stages_done.push(format!("stage {stage} (attempt {attempt}) completed"))
+                                }
+                                _ => {}
+                            }
+                            self.jobs.apply(self.clock.now(), id, &ev)
+                        }
                         Effect::Persist { .. } | Effect::Remove { .. } => {}
                     }
                 }
@@ -312,6 +332,11 @@ impl SparkConductor {
         }
         self.jobs.note(self.now(), id, format!("{} crashed: {message}", node_name(id)));
         self.down(id, NodeStatus::Crashed(message));
+    }
+
+    /// Task ends (success?) and completed stages since the last call (for the metrics).
+    pub fn take_progress(&mut self) -> (Vec<bool>, Vec<String>) {
+        (std::mem::take(&mut self.task_ends), std::mem::take(&mut self.stages_done))
     }
 
     /// The ZooKeeper calls and abandoned sessions since the last call.

@@ -18,12 +18,10 @@ use crate::ensemble::{ClientEvent, ClientId, ClientState};
 use crate::sim::{Millis, NodeId};
 use crate::zk::port::{ZkAnswer, ZkCall};
 use crate::zk::{Op, SessionId};
-use crate::zkhub::{OpSample, ZkClients, ZkHub};
+use crate::zkhub::{ZkClients, ZkHub};
 
 /// Client ids of the bridge's sessions start here (zkCli's count up from 1).
 const FIRST_CLIENT_ID: u32 = 1 << 20;
-/// Samples kept for the metrics panel.
-const MAX_SAMPLES: usize = 20_000;
 
 #[derive(Default)]
 pub struct ZkBridge {
@@ -32,6 +30,10 @@ pub struct ZkBridge {
     inbox: Vec<(NodeId, ZkCall)>,
     abandoned: Vec<NodeId>,
     answers: Vec<(NodeId, ZkAnswer)>,
+    /// The figures both worlds feed, and chaos mode (`measure.rs`).
+    pub measure: super::measure::LiveMeasure,
+    /// Chaos kills and restarts of executors, for the Spark side to carry out.
+    pub spark_chaos: Vec<crate::metrics::ChaosEvent>,
 }
 
 impl ZkBridge {
@@ -55,11 +57,6 @@ impl ZkBridge {
         std::mem::take(&mut self.answers)
     }
 
-    /// Requests answered so far (for latency and throughput), oldest first.
-    pub fn samples(&self) -> &[OpSample] {
-        &self.hub.samples
-    }
-
     /// The session ids the Spark nodes hold: (node, session).
     pub fn sessions(&self) -> Vec<(NodeId, SessionId)> {
         self.hub.session_ids().into_iter().filter_map(|(n, _, s)| Some((n, s?))).collect()
@@ -79,8 +76,7 @@ impl ZkBridge {
             self.hub.abandon(&mut on, node);
         }
         self.answers.extend(self.hub.poll(&mut on));
-        let excess = self.hub.samples.len().saturating_sub(MAX_SAMPLES);
-        self.hub.samples.drain(..excess);
+        self.measure.ops(self.hub.samples.drain(..));
         self.clients.iter_mut().flat_map(|c| c.flush(conductor)).collect()
     }
 }

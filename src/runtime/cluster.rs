@@ -26,6 +26,9 @@ struct Inner {
     console_key: Option<(u64, String, bool, &'static str, Option<Sid>)>,
     workers: WorkerPool,
     last_frame_ms: f64,
+    /// Where the metrics go (`on_metrics`), and when they last went (wall ms).
+    metrics_cb: Option<Callback<Rc<crate::live::measure::MetricsView>>>,
+    last_metrics_ms: f64,
 }
 
 /// A handle to the live cluster; clones share it. Dropping the last one stops every worker.
@@ -61,6 +64,8 @@ impl LiveCluster {
             console_key: None,
             workers: WorkerPool::new(WORKER_SCRIPT),
             last_frame_ms: super::now_ms(),
+            metrics_cb: None,
+            last_metrics_ms: 0.0,
         }));
         let weak = Rc::downgrade(&inner);
         let (tick_cb, console_cb) = (on_snapshot.clone(), on_console.clone());
@@ -99,12 +104,23 @@ impl LiveCluster {
     }
 
     pub fn kill(&self, sid: Sid) {
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.conductor.kill(sid);
-            inner.workers.terminate(sid);
-        }
+        kill(&self.inner, sid);
         self.publish();
+    }
+
+    /// The metrics panel's feed: a `MetricsView` about twice a second.
+    pub fn on_metrics(&self, cb: Callback<Rc<crate::live::measure::MetricsView>>) {
+        self.inner.borrow_mut().metrics_cb = Some(cb);
+    }
+
+    /// Chaos mode on: kills among `targets` (`zkN`, `execN`) at exponential intervals of mean
+    /// `mean_ms` (virtual), one down at a time, each restarted `restart_ms` later.
+    pub fn start_chaos(&self, seed: u64, mean_ms: u64, restart_ms: u64, targets: &[String]) {
+        super::zk_bridge().borrow_mut().measure.start_chaos(seed, mean_ms, restart_ms, targets);
+    }
+
+    pub fn stop_chaos(&self) {
+        super::zk_bridge().borrow_mut().measure.stop_chaos();
     }
 
     pub fn restart(&self, sid: Sid) {
@@ -112,6 +128,21 @@ impl LiveCluster {
         spawn(&self.inner, sid, self.on_console.clone());
         self.publish();
     }
+}
+
+/// Kills a server's worker, noting the failure (and whether it was the leader) for the metrics.
+fn kill(inner: &Rc<RefCell<Inner>>, sid: Sid) {
+    let mut guard = inner.borrow_mut();
+    if !guard.conductor.is_alive(sid) {
+        return;
+    }
+    let was_leader = guard.conductor.snapshot().leader() == Some(sid);
+    super::zk_bridge().borrow_mut().measure.zk_killed(sid, was_leader);
+    guard.conductor.kill(sid);
+    guard.workers.terminate(sid);
+}
+
+impl LiveCluster {
 
     pub fn inject_panic(&self, sid: Sid) {
         let posts = self.inner.borrow_mut().conductor.inject_panic(sid);
@@ -157,6 +188,7 @@ fn frame(
     tick_console(inner);
     tick_zk_bridge(inner);
     let snapshot = inner.borrow().conductor.snapshot();
+    measure(inner, &snapshot, on_console);
     on_snapshot.emit(Rc::new(snapshot));
     publish_console(inner, on_console);
 }
@@ -169,6 +201,46 @@ fn tick_console(inner: &Rc<RefCell<Inner>>) {
         console.tick(conductor)
     };
     deliver(inner, posts);
+}
+
+/// Feeds the metrics this frame's server states, carries out chaos mode's kills and restarts
+/// of servers (the executors' go to the Spark side), and publishes the figures twice a second.
+fn measure(inner: &Rc<RefCell<Inner>>, snapshot: &crate::live::ClusterSnapshot, on_console: &Callback<Rc<ConsoleSnapshot>>) {
+    let bridge = super::zk_bridge();
+    let due = {
+        let mut b = bridge.borrow_mut();
+        let states: Vec<(Sid, &str)> = snapshot.nodes.iter().map(|n| (n.sid, n.data_state())).collect();
+        b.measure.zk_frame(snapshot.now_ms, &states, snapshot.stats.leaders_established);
+        let due = b.measure.due_chaos();
+        let (zk, spark): (Vec<_>, Vec<_>) = due.into_iter().partition(|e| e.target.starts_with("zk"));
+        b.spark_chaos.extend(spark);
+        zk
+    };
+    for e in due {
+        let Some(sid) = e.target.strip_prefix("zk").and_then(|x| x.parse::<Sid>().ok()) else { continue };
+        if !inner.borrow().conductor.ids().contains(&sid) {
+            continue;
+        }
+        if e.action == crate::metrics::ChaosAction::Kill {
+            kill(inner, sid);
+        } else if !inner.borrow().conductor.is_alive(sid) {
+            inner.borrow_mut().conductor.restart(sid);
+            spawn(inner, sid, on_console.clone());
+        }
+    }
+    let now = super::now_ms();
+    let cb = {
+        let mut guard = inner.borrow_mut();
+        if now - guard.last_metrics_ms < 500.0 {
+            return;
+        }
+        guard.last_metrics_ms = now;
+        guard.metrics_cb.clone()
+    };
+    if let Some(cb) = cb {
+        let view = bridge.borrow().measure.view();
+        cb.emit(Rc::new(view));
+    }
 }
 
 /// Carries out the Spark workers' kazoo calls on this ensemble (`live::zkhub`).

@@ -76,6 +76,9 @@ impl LiveSpark {
     }
 
     pub fn kill(&self, id: NodeId) {
+        if id != crate::spark::cluster::DRIVER && self.inner.borrow().conductor.is_alive(id) {
+            super::zk_bridge().borrow_mut().measure.executor_killed(id);
+        }
         {
             let mut inner = self.inner.borrow_mut();
             inner.conductor.kill(id);
@@ -127,9 +130,35 @@ fn frame(inner: &Rc<RefCell<Inner>>, on_snapshot: &Callback<Rc<SparkSnapshot>>) 
     on_snapshot.emit(Rc::new(snapshot));
 }
 
-/// Hands the workers' kazoo calls to the ZooKeeper side and its answers back to them.
+/// Hands the workers' kazoo calls to the ZooKeeper side and its answers back to them, feeds
+/// the metrics, and carries out chaos mode's kills and restarts of executors.
 fn exchange_zk(inner: &Rc<RefCell<Inner>>) {
     let bridge = super::zk_bridge();
+    let (ends, stages) = inner.borrow_mut().conductor.take_progress();
+    let chaos = {
+        let mut b = bridge.borrow_mut();
+        b.measure.tasks(&ends);
+        for s in stages {
+            b.measure.stage_completed(&s);
+        }
+        std::mem::take(&mut b.spark_chaos)
+    };
+    for e in chaos {
+        let Some(x) = e.target.strip_prefix("exec").and_then(|x| x.parse::<NodeId>().ok()) else { continue };
+        if !inner.borrow().conductor.ids().contains(&x) {
+            continue;
+        }
+        let kill = e.action == crate::metrics::ChaosAction::Kill;
+        if kill && inner.borrow().conductor.is_alive(x) {
+            bridge.borrow_mut().measure.executor_killed(x);
+            let mut guard = inner.borrow_mut();
+            guard.conductor.kill(x);
+            guard.workers.terminate(x);
+        } else if !kill && !inner.borrow().conductor.is_alive(x) {
+            inner.borrow_mut().conductor.restart(x);
+            spawn(inner, x);
+        }
+    }
     let (calls, exits) = inner.borrow_mut().conductor.take_zk();
     let answers = {
         let mut b = bridge.borrow_mut();

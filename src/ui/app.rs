@@ -6,6 +6,7 @@ use super::control_bar::ControlBar;
 use super::election_log::ElectionLog;
 use super::ensemble::Ensemble;
 use super::hooks::{use_cluster, use_spark};
+use super::metrics_panel::MetricsPanel;
 use super::spark_panel::SparkPanel;
 use super::state::{Action, UiState, View};
 use super::znode_tree::{TreeModel, ZnodeTree};
@@ -182,6 +183,24 @@ pub fn app() -> Html {
             { zk_side }
         </div>
     };
+    let on_chaos = {
+        let cluster = cluster.clone();
+        let targets: Vec<String> = (1..=state.n_servers)
+            .map(|s| format!("zk{s}"))
+            .chain((1..=state.spark_shape.0).map(|x| format!("exec{x}")))
+            .collect();
+        Callback::from(move |mean: Option<u64>| {
+            cluster.iter().for_each(|c| match mean {
+                Some(ms) => c.start_chaos(0xC4A05 ^ ms, ms, 5_000, &targets),
+                None => c.stop_chaos(),
+            })
+        })
+    };
+    let metrics_body = html! {
+        <div class={classes!((state.view != View::Metrics).then_some("hidden"))}>
+            <MetricsPanel view={state.metrics.clone()} {on_chaos} />
+        </div>
+    };
     let tab = |v: View, label: &str, key: &str| html! {
         <button class={classes!("tab", (state.view == v).then_some("on"))} data-view={key.to_string()} onclick={show(v)}>{ label.to_string() }</button>
     };
@@ -194,6 +213,7 @@ pub fn app() -> Html {
                     <nav class="tabs">
                         { tab(View::ZooKeeper, "ZooKeeper ensemble", "zk") }
                         { tab(View::Spark, "Spark job", "spark") }
+                        { tab(View::Metrics, "Metrics & chaos", "metrics") }
                     </nav>
                 </div>
                 <ControlBar
@@ -206,7 +226,8 @@ pub fn app() -> Html {
             </header>
             { body }
             { spark_body }
-            if state.view == View::Spark {
+            { metrics_body }
+            if state.view != View::ZooKeeper {
                 <footer class="help">
                     { "Pick a preset and press Run. The driver (its own worker) turns each action into a job, cuts it into stages at shuffles and sends tasks to the executors (one worker each; pick how many and their cores on the right). Kill an executor while a stage runs: its running tasks are lost and re-run elsewhere, its shuffle output is gone, so the next stage fails to fetch it (FetchFailed) and the parent stage runs again from lineage; the answer does not change. Restart brings a new executor process on that worker." }
                 </footer>

@@ -9,6 +9,7 @@ pub mod election_log;
 pub mod ensemble;
 pub mod hooks;
 pub mod server_card;
+pub mod metrics_panel;
 pub mod spark_panel;
 pub mod state;
 pub mod znode_tree;

@@ -23,14 +23,16 @@ pub struct UiState {
     pub spark: Option<Rc<SparkSnapshot>>,
     /// The Spark cluster's shape: (executors, cores each); a change starts a new cluster.
     pub spark_shape: (u32, u32),
-    /// Which workspace is shown: the ZooKeeper ensemble or Spark.
+    /// Which workspace is shown: the ZooKeeper ensemble, Spark, or the metrics.
     pub view: View,
+    pub metrics: Option<Rc<crate::live::measure::MetricsView>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     ZooKeeper,
     Spark,
+    Metrics,
 }
 
 impl Default for UiState {
@@ -46,6 +48,7 @@ impl Default for UiState {
             spark: None,
             spark_shape: (2, 2),
             view: View::ZooKeeper,
+            metrics: None,
         }
     }
 }
@@ -61,6 +64,7 @@ pub enum Action {
     Spark(Rc<SparkSnapshot>),
     SparkShape(u32, u32),
     Show(View),
+    Metrics(Rc<crate::live::measure::MetricsView>),
 }
 
 impl Reducible for UiState {
@@ -70,6 +74,7 @@ impl Reducible for UiState {
         let mut next = (*self).clone();
         match action {
             Action::Snapshot(s) => next.snapshot = Some(s),
+            Action::Metrics(m) => next.metrics = Some(m),
             Action::Console(c) => next.console = Some(c),
             Action::SetSize(n) => {
                 next.n_servers = n;

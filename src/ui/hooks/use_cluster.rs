@@ -20,8 +20,14 @@ pub fn use_cluster(
                 let dispatch = dispatch.clone();
                 Callback::from(move |c| dispatch.dispatch(Action::Console(c)))
             };
+            let on_metrics = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |m| dispatch.dispatch(Action::Metrics(m)))
+            };
             let on_snapshot = Callback::from(move |s| dispatch.dispatch(Action::Snapshot(s)));
-            cluster.set(Some(LiveCluster::start(n, observers, u64::from(generation) + 1, on_snapshot, on_console)));
+            let live = LiveCluster::start(n, observers, u64::from(generation) + 1, on_snapshot, on_console);
+            live.on_metrics(on_metrics);
+            cluster.set(Some(live));
             || ()
         });
     }
