@@ -102,6 +102,10 @@ pub struct ZkHub {
     /// Sleeps: (wake at, node, handle, call id).
     sleeps: Vec<(Millis, NodeId, Handle, u64)>,
     pub samples: Vec<OpSample>,
+    /// Fault injection: the n-th successful reply of an op kind (`setData`, 1-based) is lost
+    /// on its way back; the client sees ConnectionLoss although the server applied the op.
+    pub drop_replies: Vec<(String, u32)>,
+    replies_seen: BTreeMap<&'static str, u32>,
     /// Answers produced outside `poll` (a call refused at once), delivered by the next `poll`.
     ready: Vec<(NodeId, ZkAnswer)>,
 }
@@ -172,6 +176,13 @@ impl ZkHub {
         }
     }
 
+    /// Loses the next successful reply of `kind` (the page's "lose the next reply" button).
+    pub fn drop_next_reply(&mut self, kind: &str) {
+        let kind_static = crate::zk::port::OP_NAMES.iter().find(|k| **k == kind).copied().unwrap_or("setData");
+        let next = self.replies_seen.get(kind_static).copied().unwrap_or(0) + 1;
+        self.drop_replies.push((kind_static.to_string(), next));
+    }
+
     /// The node's process died: its sessions stop heartbeating (they expire on the servers
     /// after their timeout), and nothing is answered to it any more.
     pub fn abandon(&mut self, ens: &mut impl ZkClients, node: NodeId) {
@@ -212,8 +223,15 @@ impl ZkHub {
             }
             for ev in ens.take_events(s.client) {
                 match ev {
-                    ClientEvent::Reply { xid, result, .. } => {
+                    ClientEvent::Reply { xid, mut result, .. } => {
                         if let Some((id, kind, start)) = s.replies.remove(&xid) {
+                            if result.is_ok() {
+                                let n = self.replies_seen.entry(kind).or_insert(0);
+                                *n += 1;
+                                if self.drop_replies.iter().any(|(k, m)| k == kind && m == n) {
+                                    result = Err(crate::zk::ZkError::ConnectionLoss);
+                                }
+                            }
                             self.samples.push(OpSample { node, kind, start, end: now, ok: result.is_ok() });
                             out.push(answer(id, ZkReply::Op(result)));
                         }

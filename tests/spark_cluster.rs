@@ -185,11 +185,15 @@ fn the_presets_print_and_schedule_what_pyspark_did() {
         let src = fs::read_to_string(dir.join(format!("static/presets/{name}.py"))).unwrap();
         let want = fs::read_to_string(dir.join(format!("tests/fixtures/presets/{name}.out")))
             .unwrap_or_else(|_| panic!("{name}: no recording; run the recorder (see this test's doc)"));
-        let json = fs::read_to_string(dir.join(format!("tests/fixtures/presets/{name}.json"))).unwrap();
+        // Programs without Spark (kazoo alone) were recorded with plain Python: no job summary.
+        let json = fs::read_to_string(dir.join(format!("tests/fixtures/presets/{name}.json")));
         let r = run_on_cluster(&src, &format!("{name}.py"), data_fs(), &ClusterOptions::default());
         assert!(r.finished, "{name}");
         assert_eq!(r.stdout, want, "{name}: {}", r.stderr);
-        assert_eq!(r.job_stages(), recorded_jobs(&json), "{name}: jobs, stages and tasks");
+        match json {
+            Ok(json) => assert_eq!(r.job_stages(), recorded_jobs(&json), "{name}: jobs, stages and tasks"),
+            Err(_) => assert!(!src.contains("SparkContext"), "{name}: a Spark program needs its job summary"),
+        }
     }
 }
 

@@ -87,3 +87,32 @@ fn the_counter_presets_print_the_recorded_answer() {
         assert!(r.zk_samples.iter().any(|s| s.kind == "setData" || s.kind == "multi"), "{name}: the tasks wrote to ZooKeeper");
     }
 }
+
+/// The hazard the double-increment preset teaches: the server applies a set whose reply is
+/// lost; kazoo's retry reads the new value and applies the increment again.
+#[test]
+fn a_lost_set_reply_makes_the_counter_count_twice() {
+    let name = "zk_hazard_double_increment";
+    let clean = run_on_cluster(&preset(name), "h.py", SimFs::default(), &ClusterOptions::default());
+    assert!(clean.stdout.contains("after one increment: 1 "), "{}", clean.stdout);
+    let opts = ClusterOptions { drop_replies: vec![("setData".into(), 1)], ..ClusterOptions::default() };
+    let lossy = run_on_cluster(&preset(name), "h.py", SimFs::default(), &opts);
+    assert!(lossy.stdout.contains("after one increment: 2 - sets applied (znode version): 2"), "{}", lossy.stdout);
+    assert!(lossy.zk_samples.iter().any(|s| s.kind == "setData" && !s.ok), "the lost reply shows as a failed request");
+}
+
+/// Chaos headless: kills from a seeded plan while the lock preset runs; every kill is a
+/// failure in the figures and each one is repaired before the end.
+#[test]
+fn chaos_figures_cover_every_kill() {
+    let chaos = zkspark::metrics::ChaosConfig { seed: 5, mean_interval_ms: 700, restart_delay_ms: 1_500, start_ms: 0, horizon_ms: 3_600_000, max_down: 1 };
+    let opts = ClusterOptions { seed: 5, chaos: Some(chaos), ..ClusterOptions::default() };
+    let r = run_on_cluster(&preset("zk_lock"), "zk_lock.py", SimFs::default(), &opts);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.starts_with("tasks: 8 overlaps: 0"), "{}", r.stdout);
+    let kills = r.chaos_log.iter().filter(|(_, _, k)| *k).count() as u64;
+    assert!(kills >= 1, "the plan killed nothing: {:?}", r.chaos_log);
+    assert_eq!(r.metrics.failures_total, kills, "{:?}", r.metrics.failures);
+    assert!(r.metrics.throughput.zk_ops > 0 && r.metrics.throughput.tasks >= 8);
+    assert!(r.metrics.latency.contains_key("create"), "{:?}", r.metrics.latency.keys());
+}

@@ -126,7 +126,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 fn run_job(args: &[String]) {
     use zkspark::spark::world::{run_on_cluster, ClusterOptions};
-    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--chaos MEAN_MS [--chaos-restart MS]] [--json] [--events]";
+    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--chaos MEAN_MS [--chaos-restart MS]] [--drop-reply OP@N]... [--json] [--events]";
     let fail = |msg: String| -> ! {
         eprintln!("zkspark run: {msg}\n{usage}");
         std::process::exit(2)
@@ -159,6 +159,13 @@ fn run_job(args: &[String]) {
             "--chaos" => chaos_mean = Some(number(&mut it, "--chaos", 100..=3_600_000)),
             "--chaos-restart" => chaos_restart = number(&mut it, "--chaos-restart", 0..=3_600_000),
             "--json" => json = true,
+            "--drop-reply" => {
+                let v = it.next().cloned().unwrap_or_default();
+                match v.split_once('@').and_then(|(k, n)| Some((k.to_string(), n.parse::<u32>().ok().filter(|&n| n > 0)?))) {
+                    Some(d) => opts.drop_replies.push(d),
+                    None => fail(format!("--drop-reply expects OP@N (e.g. setData@1), got '{v}'")),
+                }
+            }
             "--restart-after" => opts.restart_ms = Some(number(&mut it, "--restart-after", 0..=3_600_000)),
             "--events" => events = true,
             other if other.starts_with("--") => fail(format!("unknown option {other}")),

@@ -53,6 +53,11 @@ impl ZkBridge {
         self.abandoned.push(node);
     }
 
+    /// Fault injection: the next successful `kind` reply to a Spark worker is lost.
+    pub fn drop_next_reply(&mut self, kind: &str) {
+        self.hub.drop_next_reply(kind);
+    }
+
     pub fn take_answers(&mut self) -> Vec<(NodeId, ZkAnswer)> {
         std::mem::take(&mut self.answers)
     }

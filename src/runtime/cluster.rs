@@ -119,6 +119,11 @@ impl LiveCluster {
         super::zk_bridge().borrow_mut().measure.start_chaos(seed, mean_ms, restart_ms, targets);
     }
 
+    /// Loses the next successful `kind` reply to a Spark worker's kazoo session.
+    pub fn drop_next_reply(&self, kind: &str) {
+        super::zk_bridge().borrow_mut().drop_next_reply(kind);
+    }
+
     pub fn stop_chaos(&self) {
         super::zk_bridge().borrow_mut().measure.stop_chaos();
     }

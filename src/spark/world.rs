@@ -31,6 +31,9 @@ pub struct ClusterOptions {
     /// (`metrics::ChaosPlan`) while the program runs; times are after the program started.
     /// Chaos always starts an ensemble.
     pub chaos: Option<crate::metrics::ChaosConfig>,
+    /// Lost replies: the n-th successful reply of an op kind (`("setData", 1)`) reaches its
+    /// client as ConnectionLoss although the server applied the op.
+    pub drop_replies: Vec<(String, u32)>,
 }
 
 impl Default for ClusterOptions {
@@ -44,6 +47,7 @@ impl Default for ClusterOptions {
             zk_servers: 3,
             zk_kills: vec![],
             chaos: None,
+            drop_replies: vec![],
         }
     }
 }
@@ -153,7 +157,9 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
         let mut ens = crate::ensemble::Ensemble::new(opts.seed ^ 0x5A5A, opts.zk_servers, cluster_network());
         // Request latencies to the millisecond.
         ens.set_step_ms(1);
-        ZkSide { ens, hub: crate::zkhub::ZkHub::new() }
+        let mut hub = crate::zkhub::ZkHub::new();
+        hub.drop_replies = opts.drop_replies.clone();
+        ZkSide { ens, hub }
     });
     // The program starts once the ensemble has a leader, on one clock.
     let start = zk.as_ref().map_or(0, |z| z.ens.now());

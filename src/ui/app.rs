@@ -124,6 +124,10 @@ pub fn app() -> Html {
     let on_select =
         use_callback(state.dispatcher(), |path: Option<String>, dispatch| dispatch.dispatch(Action::SelectZnode(path)));
 
+    let on_drop_reply = {
+        let cluster = cluster.clone();
+        Callback::from(move |_: MouseEvent| cluster.iter().for_each(|c| c.drop_next_reply("setData")))
+    };
     // Beside Spark, the ensemble its kazoo sessions live on: the servers (kill one while a job
     // runs) and the tree its tasks write.
     let zk_side = match &state.snapshot {
@@ -150,6 +154,10 @@ pub fn app() -> Html {
                             }
                         }) }
                     </div>
+                    <button class="btn btn-small" data-action="drop-reply" onclick={on_drop_reply}
+                        title="the server applies the next setData a task sends, but its reply is lost: kazoo sees ConnectionLoss and retries">
+                        { "Lose the next setData reply" }
+                    </button>
                 </section>
                 <section class="panel tree-panel">
                     <ZnodeTree model={tree_model(&state, snapshot)} on_pick={on_pick.clone()} on_select={on_select.clone()} />

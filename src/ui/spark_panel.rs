@@ -31,6 +31,12 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
     ("zk_counter", "ZooKeeper counter: a client per partition", include_str!("../../static/presets/zk_counter.py")),
     ("zk_counter_idempotent", "ZooKeeper counter: idempotent", include_str!("../../static/presets/zk_counter_idempotent.py")),
     ("zk_lock", "Task scheduling with a ZooKeeper Lock", include_str!("../../static/presets/zk_lock.py")),
+    ("zk_config", "Configuration watched by executors", include_str!("../../static/presets/zk_config.py")),
+    ("zk_metadata", "Dataset metadata in ZooKeeper", include_str!("../../static/presets/zk_metadata.py")),
+    ("zk_discovery", "Service discovery with ephemerals", include_str!("../../static/presets/zk_discovery.py")),
+    ("zk_hazard_double_increment", "Hazard: a lost reply counts twice", include_str!("../../static/presets/zk_hazard_double_increment.py")),
+    ("zk_hazard_split_brain", "Hazard: a stale lock holder (and fencing)", include_str!("../../static/presets/zk_hazard_split_brain.py")),
+    ("zk_hazard_session_expiry", "Hazard: a session ends, its ephemerals go", include_str!("../../static/presets/zk_hazard_session_expiry.py")),
 ];
 
 /// Two sentences beside a preset: what to try and what it teaches.
@@ -40,6 +46,12 @@ pub fn preset_note(stem: &str) -> Option<&'static str> {
         "zk_counter" => "Each partition opens its own session on its executor and counts with kazoo's Counter, so it prints 100. Kill an executor while the job runs and it prints more: the lost tasks run again and increment again (at-least-once).",
         "zk_counter_idempotent" => "Each partition adds its count in one transaction that also creates a marker named after the partition. A re-run finds its marker there and adds nothing, so it prints 100 however many executors you kill.",
         "zk_lock" => "Every task takes the same Lock before its critical section: waiters queue as sequential nodes under /scheduler/lock, each watching the one before it. Kill the executor of the holder: its node goes when its session expires, and the next in line goes in; two holders never overlap.",
+        "zk_config" => "The driver writes /app/config and every task watches it with a DataWatch, reading the newest value between rounds. Change it yourself while the job runs (in the ZooKeeper tab's zkCli: set /app/config batch_size=50) and the tasks pick it up.",
+        "zk_metadata" => "The job writes its dataset's metadata (location, size, format, schema) as znodes in one transaction, and another client reads them back. Find them under /datasets/wordcount in the tree below.",
+        "zk_discovery" => "Each task registers an ephemeral sequential node under /services/workers and leaves its session open, as a service would. Kill an executor: its nodes stay until its sessions expire, then vanish from the tree.",
+        "zk_hazard_double_increment" => "kazoo's Counter retries a set whose reply was lost, and if the set had been applied it counts twice. Press \"Lose the next setData reply\" below, then Run: one increment counts twice (headless: zkspark run --drop-reply setData@1).",
+        "zk_hazard_split_brain" => "A lock holder whose session ended (here: its node deleted, as expiry would) still believes it holds the lock, and its unfenced write wins. Fencing the write with the znode version it read refuses it: BadVersionError.",
+        "zk_hazard_session_expiry" => "When a session ends, every ephemeral node it owned is deleted and watchers are told. A client cut off longer than its session timeout sees SessionExpired; here stop() ends the session at once.",
         _ => return None,
     })
 }

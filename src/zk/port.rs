@@ -48,6 +48,12 @@ impl ZkRequest {
     }
 }
 
+/// Every name `op_name` gives.
+pub const OP_NAMES: &[&str] = &[
+    "create", "delete", "setData", "setACL", "check", "multi", "getData", "exists", "getChildren", "getACL",
+    "getAllChildrenNumber", "getEphemerals", "addWatch", "sync",
+];
+
 /// `ZooDefs.OpCode`'s name for an op.
 pub fn op_name(op: &Op) -> &'static str {
     match op {
