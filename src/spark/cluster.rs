@@ -308,7 +308,7 @@ impl DriverNode {
     /// The host answered a ZooKeeper call: the program runs again with the answer logged.
     fn zk_answer(&mut self, a: ZkAnswer, out: &mut Out) {
         if self.phase == DriverPhase::Running && self.zk.borrow_mut().answer(a.id, a.reply) {
-            self.replay(out);
+            self.replay(false, out);
         }
     }
 
@@ -339,11 +339,12 @@ impl DriverNode {
         self.phase = DriverPhase::Running;
         self.runs += 1;
         self.zk.borrow_mut().begin(self.runs << 32, false);
-        self.replay(out);
+        self.replay(false, out);
     }
 
-    /// Runs the program from the top against the job log.
-    fn replay(&mut self, out: &mut Out) {
+    /// Runs the program from the top against the job log (and its ZooKeeper calls' log);
+    /// `after_job`: a job just ended (the event log says so).
+    fn replay(&mut self, after_job: bool, out: &mut Out) {
         let mut it = Interpreter::new();
         it.filename = self.filename.clone();
         let host = Host {
@@ -355,7 +356,7 @@ impl DriverNode {
         crate::kazoo::register(&mut it, self.zk.clone(), self.runs);
         self.zk.borrow_mut().begin(self.runs << 32, true);
         self.engine.borrow_mut().begin_replay();
-        if self.replays > 0 {
+        if after_job {
             out.push(Effect::Event(ClusterEvent::Replayed { jobs: self.gate_log_len() }));
         }
         self.replays += 1;
@@ -521,7 +522,7 @@ impl DriverNode {
                     Err(message) => JobOutcome::Failed(message),
                 });
             }
-            self.replay(out);
+            self.replay(true, out);
         }
     }
 
