@@ -46,6 +46,9 @@ struct Session {
     closing: Option<u64>,
     /// Op calls awaiting their replies: xid → (call id, kind, sent at).
     replies: BTreeMap<u32, (u64, &'static str, Millis)>,
+    /// Ops made while the client was reconnecting: sent once it is connected again, as
+    /// kazoo's connection thread does with its queue (call id, op, made at).
+    queued: Vec<(u64, Op, Millis)>,
 }
 
 /// A client library the hub drives: the simulator's (`Ensemble`) or the page's
@@ -146,6 +149,7 @@ impl ZkHub {
                         awaiting: None,
                         closing: None,
                         replies: BTreeMap::new(),
+                        queued: vec![],
                     },
                 );
             }
@@ -154,6 +158,10 @@ impl ZkHub {
                     self.ready.push(answer(ZkReply::Op(Err(crate::zk::ZkError::SessionExpired))));
                     return;
                 };
+                if ens.state(s.client) == ClientState::Connecting {
+                    s.queued.push((call.id, op, now));
+                    return;
+                }
                 let kind = crate::zk::port::op_name(&op);
                 let xid = ens.submit(s.client, op);
                 s.replies.insert(xid, (call.id, kind, now));
@@ -219,6 +227,14 @@ impl ZkHub {
                         out.push(answer(id, ZkReply::OpenTimedOut));
                         self.samples.push(OpSample { node, kind: "connect", start: since, end: now, ok: false });
                     }
+                }
+            }
+            if state != ClientState::Connecting && !s.queued.is_empty() {
+                // Connected again (or the session is gone: then each fails as the client says).
+                for (id, op, made) in std::mem::take(&mut s.queued) {
+                    let kind = crate::zk::port::op_name(&op);
+                    let xid = ens.submit(s.client, op);
+                    s.replies.insert(xid, (id, kind, made));
                 }
             }
             for ev in ens.take_events(s.client) {
