@@ -15,6 +15,7 @@ pub mod pyspark;
 pub mod random;
 pub mod scheduler;
 pub mod slicing;
+pub mod standalone;
 pub mod world;
 
 pub use lineage::{Dependency, Lineage, RddId, RddInfo, ShuffleId};
