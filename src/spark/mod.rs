@@ -8,6 +8,7 @@ pub mod accumulators;
 pub mod cluster;
 pub mod engine;
 pub mod fs;
+pub mod ha_world;
 pub mod hash;
 pub mod lineage;
 pub mod ops;

@@ -243,6 +243,7 @@ pub enum StandaloneEvent {
     /// Worker side: started with this id; now talks to `master`; gave up (exits).
     WorkerStarted { worker: String },
     WorkerConnected { worker: String, master: NodeId },
+    WorkerDisconnected { worker: String, master: NodeId },
     WorkerGaveUp { worker: String },
     /// App side.
     AppConnected { app: String, master: NodeId },
@@ -296,6 +297,8 @@ pub struct StoredApp {
 pub struct MasterView {
     pub node: NodeId,
     pub state: MasterState,
+    /// The latch made it leader (true from election on, while it reads the stored state too).
+    pub leader: bool,
     /// This master's latch znode, once created.
     pub latch: Option<String>,
     pub election_session: Option<SessionId>,
@@ -1020,6 +1023,7 @@ impl Master {
         MasterView {
             node: self.node,
             state: self.state,
+            leader: self.leader,
             latch: self.latch.clone(),
             election_session: self.election.session,
             workers: self.workers.values().cloned().collect(),
@@ -1233,8 +1237,9 @@ impl Worker {
             return;
         }
         if Some(peer) == self.master && self.connected {
-            // `masterDisconnected`.
+            // `masterDisconnected`: "Connection to master failed! Waiting for master to reconnect..."
             self.connected = false;
+            emit(out, StandaloneEvent::WorkerDisconnected { worker: self.id(), master: peer });
             self.register_with_master(now, out);
         }
         // An executor whose driver died exits.
