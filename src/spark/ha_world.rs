@@ -450,7 +450,7 @@ fn failovers(faults: &[Fault], events: &[(Millis, NodeId, StandaloneEvent)]) -> 
             let new_leader = alive.map(|a| a.1);
             let alive_at = alive.map(|a| a.0);
             let elected_at = alive.and_then(|&(t_alive, n, _)| {
-                events.iter().filter(|(t, m, e)| *m == n && *t >= f.at && *t <= t_alive && matches!(e, StandaloneEvent::Elected { .. })).map(|e| e.0).last()
+                events.iter().filter(|(t, m, e)| *m == n && *t >= f.at && *t <= t_alive && matches!(e, StandaloneEvent::Elected { .. })).map(|e| e.0).next_back()
             });
             Failover { killed: f.node, at: f.at, new_leader, elected_at, alive_at, mttr_ms: alive_at.map(|t| t - f.at) }
         })
