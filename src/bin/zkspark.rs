@@ -10,6 +10,9 @@
 //! - `zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]… [--kill-zk SID@MS]…
 //!   [--events]` runs it on a simulated cluster (a driver and K executors) and prints what it
 //!   prints; `--events` adds the listener events on stderr.
+//! - `zkspark ha [--seed N] [--masters M] [--workers W] [--kill-master ID@MS]… [--kill-worker ID@MS]…
+//!   [--restart-after MS] [--duration-ms T] [--json]` runs Spark standalone masters with ZooKeeper
+//!   recovery and prints the timeline and each failover's time (kill → new master ALIVE).
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -32,6 +35,10 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some("run") {
         run_job(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("ha") {
+        ha(&args[1..]);
         return;
     }
     match zkspark::cli::run(&args) {
@@ -377,4 +384,111 @@ fn bench_spark(args: &[String]) {
     println!("engine, 1 executor:       {:>12.0} words/s  ({engine_s:.3} s)", words / engine_s);
     println!("engine / loop time ratio: {:>12.1}x  (target 1.5x)", engine_s / native_s);
     println!("engine, 2 executors:      {:>12.0} words/s  ({two_s:.3} s)  speed-up {:.2}x", words / two_s, engine_s / two_s);
+}
+
+/// `zkspark ha`: Spark standalone HA on the simulator (`spark::ha_world`); the timeline and
+/// failover times, or with `--json` a summary with `failovers: [{killed, at, new_leader,
+/// alive_at, mttr_ms}]` (times in virtual ms since the ensemble was up).
+#[cfg(not(target_arch = "wasm32"))]
+fn ha(args: &[String]) {
+    use zkspark::spark::ha_world::{run_ha, HaOptions, HaTarget};
+    use zkspark::spark::standalone::node_name;
+    let usage = "usage: zkspark ha [--seed N] [--masters M] [--workers W] [--kill-master ID@MS]... [--kill-worker ID@MS]... [--restart-after MS] [--duration-ms T] [--json]";
+    let fail = |msg: String| -> ! {
+        eprintln!("zkspark ha: {msg}\n{usage}");
+        std::process::exit(2)
+    };
+    let mut opts = HaOptions { kills: vec![], ..HaOptions::default() };
+    let mut json = false;
+    let mut it = args.iter();
+    let number = |it: &mut std::slice::Iter<String>, flag: &str, range| {
+        zkspark::cli::flag_number(it, flag, range).unwrap_or_else(|e| fail(e))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seed" => opts.seed = number(&mut it, "--seed", 0..=u64::MAX),
+            "--masters" => opts.masters = number(&mut it, "--masters", 1..=9) as u32,
+            "--workers" => opts.workers = number(&mut it, "--workers", 1..=9) as u32,
+            "--restart-after" => opts.restart_ms = Some(number(&mut it, "--restart-after", 0..=3_600_000)),
+            "--duration-ms" => opts.duration_ms = number(&mut it, "--duration-ms", 1..=24 * 3_600_000),
+            flag @ ("--kill-master" | "--kill-worker") => {
+                let v = it.next().cloned().unwrap_or_default();
+                let parsed = v.split_once('@').and_then(|(x, t)| Some((x.parse::<u32>().ok()?, t.parse::<u64>().ok()?)));
+                match (parsed, flag) {
+                    (Some((x, t)), "--kill-master") => opts.kills.push((HaTarget::Master(x), t)),
+                    (Some((x, t)), _) => opts.kills.push((HaTarget::Worker(x), t)),
+                    (None, _) => fail(format!("{flag} expects ID@MS (e.g. 1@30000), got '{v}'")),
+                }
+            }
+            "--json" => json = true,
+            other => fail(format!("unexpected argument '{other}'")),
+        }
+    }
+    for (t, _) in &opts.kills {
+        let (x, n, what) = match *t {
+            HaTarget::Master(x) => (x, opts.masters, "master"),
+            HaTarget::Worker(x) => (x, opts.workers, "worker"),
+        };
+        if x == 0 || x > n {
+            fail(format!("there is no {what} {x}: {what}s are 1..={n}"));
+        }
+    }
+    if opts.kills.is_empty() {
+        opts.kills.push((HaTarget::Master(1), 30_000));
+    }
+    let run = run_ha(&opts);
+    let rel = |t: u64| t - run.start_ms;
+    if json {
+        let failovers: Vec<serde_json::Value> = run
+            .failovers
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "killed": node_name(f.killed),
+                    "at": rel(f.at),
+                    "new_leader": f.new_leader.map(node_name),
+                    "elected_at": f.elected_at.map(rel),
+                    "alive_at": f.alive_at.map(rel),
+                    "mttr_ms": f.mttr_ms,
+                })
+            })
+            .collect();
+        let summary = serde_json::json!({
+            "seed": opts.seed,
+            "masters": opts.masters,
+            "workers": opts.workers,
+            "session_timeout_requested_ms": opts.config.zk_session_timeout_ms,
+            "session_timeout_granted_ms": run.granted_session_timeout_ms,
+            "active_master": run.active_master().map(node_name),
+            "failovers": failovers,
+            "persisted_workers": run.persisted.workers.iter().map(|w| w.id.clone()).collect::<Vec<_>>(),
+            "persisted_apps": run.persisted.apps.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            "violations": run.violations,
+        });
+        println!("{summary}");
+    } else {
+        println!("# times in virtual seconds; the ensemble was up at {:.3} s", run.start_ms as f64 / 1000.0);
+        print!("{}", run.timeline());
+        println!(
+            "# ZooKeeper session timeout: Spark asks {} ms, the servers grant {} ms",
+            opts.config.zk_session_timeout_ms, run.granted_session_timeout_ms
+        );
+        for f in &run.failovers {
+            let ms = |t: Option<u64>| t.map_or("never".to_string(), |t| format!("{} ms", t - f.at));
+            println!(
+                "failover: {} killed at {:.3} s -> {} elected after {}, ALIVE after {} (MTTR)",
+                node_name(f.killed),
+                f.at as f64 / 1000.0,
+                f.new_leader.map_or("no master".to_string(), node_name),
+                ms(f.elected_at),
+                ms(f.alive_at)
+            );
+        }
+        for v in &run.violations {
+            println!("VIOLATION {v}");
+        }
+    }
+    if !run.violations.is_empty() {
+        std::process::exit(1);
+    }
 }

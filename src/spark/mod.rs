@@ -8,6 +8,7 @@ pub mod accumulators;
 pub mod cluster;
 pub mod engine;
 pub mod fs;
+pub mod ha_world;
 pub mod hash;
 pub mod lineage;
 pub mod ops;
@@ -15,6 +16,7 @@ pub mod pyspark;
 pub mod random;
 pub mod scheduler;
 pub mod slicing;
+pub mod standalone;
 pub mod world;
 
 pub use lineage::{Dependency, Lineage, RddId, RddInfo, ShuffleId};
