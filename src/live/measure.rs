@@ -100,6 +100,16 @@ impl LiveMeasure {
         }
     }
 
+    /// The active standalone master was killed.
+    pub fn master_killed(&mut self, name: &str) {
+        self.metrics.failure(name.to_string(), FailureKind::SparkMaster, self.now);
+    }
+
+    /// A standalone master became ALIVE: a failover, if the active one had been lost.
+    pub fn master_alive(&mut self, name: &str) {
+        self.metrics.recover_kind(FailureKind::SparkMaster, self.now, &format!("{name} ALIVE"));
+    }
+
     pub fn tasks(&mut self, ends: &[bool]) {
         for &ok in ends {
             self.metrics.task_finished(self.now, ok);

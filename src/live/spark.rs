@@ -14,8 +14,9 @@ use super::conductor::NodeStatus;
 use super::jobs::JobsModel;
 use crate::sim::{Effect, Effects, LinkConfig, Millis, Network, NodeId, Process, Rng};
 use crate::spark::cluster::{ClusterCommand, ClusterConfig, ClusterEvent, SparkMsg, SparkNode, SparkView, DRIVER};
-use crate::spark::SparkEvent;
 use crate::spark::fs::SimFs;
+use crate::spark::standalone::{MasterState, StandaloneCommand, StandaloneConfig, StandaloneEvent, StandaloneMsg, StandaloneNode, StandaloneView};
+use crate::spark::SparkEvent;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -26,22 +27,36 @@ pub enum ToSparkWorker {
     Wake { now: Millis },
     ConnectionLost { now: Millis, peer: NodeId },
     Command { now: Millis, cmd: ClusterCommand },
+    /// A standalone master, worker or the application's client (`spark::standalone`); ids
+    /// and peers in these messages are the standalone nodes' own (page id − `HA_BASE`).
+    InitStandalone { id: NodeId, config: StandaloneConfig, now: Millis },
+    DeliverStandalone { now: Millis, from: NodeId, msg: Box<StandaloneMsg> },
+    CommandStandalone { now: Millis, cmd: StandaloneCommand },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FromSparkWorker {
     Ready,
     Output { effects: Effects<SparkMsg, ClusterEvent>, view: SparkView },
+    StandaloneOutput { effects: Effects<StandaloneMsg, StandaloneEvent>, view: StandaloneView },
 }
 
-/// Drives one Spark node inside a worker.
+/// The page ids of the standalone nodes: `HA_BASE + standalone id` (masters 101…, workers
+/// 111…, the application 120), beside the driver (0) and executors (1…).
+pub const HA_BASE: NodeId = 100;
+
+/// Drives one Spark node, or one standalone node, inside a worker.
 #[derive(Default)]
 pub struct SparkWorkerNode {
     node: Option<SparkNode>,
+    standalone: Option<StandaloneNode>,
 }
 
 impl SparkWorkerNode {
     pub fn handle(&mut self, input: ToSparkWorker) -> Option<FromSparkWorker> {
+        if let Some(out) = self.handle_standalone(&input) {
+            return out;
+        }
         let mut effects = Vec::new();
         match input {
             ToSparkWorker::Init { id, config, now } => {
@@ -56,12 +71,36 @@ impl SparkWorkerNode {
                     ToSparkWorker::Wake { now } => node.wake(now, &mut effects),
                     ToSparkWorker::ConnectionLost { now, peer } => node.connection_lost(now, peer, &mut effects),
                     ToSparkWorker::Command { now, cmd } => node.command(now, cmd, &mut effects),
-                    ToSparkWorker::Init { .. } => unreachable!("handled above"),
+                    ToSparkWorker::Init { .. }
+                    | ToSparkWorker::InitStandalone { .. }
+                    | ToSparkWorker::DeliverStandalone { .. }
+                    | ToSparkWorker::CommandStandalone { .. } => return None,
                 }
             }
         }
         let view = self.node.as_ref()?.view();
         Some(FromSparkWorker::Output { effects, view })
+    }
+
+    /// Inputs for a standalone node (`None`: not one of them).
+    fn handle_standalone(&mut self, input: &ToSparkWorker) -> Option<Option<FromSparkWorker>> {
+        let mut effects = Vec::new();
+        match input.clone() {
+            ToSparkWorker::InitStandalone { id, config, now } => {
+                let mut node = StandaloneNode::new(id, &config);
+                node.start(now, &mut effects);
+                self.standalone = Some(node);
+            }
+            ToSparkWorker::DeliverStandalone { now, from, msg } => self.standalone.as_mut()?.message(now, from, *msg, &mut effects),
+            ToSparkWorker::CommandStandalone { now, cmd } => self.standalone.as_mut()?.command(now, cmd, &mut effects),
+            ToSparkWorker::Wake { now } if self.standalone.is_some() => self.standalone.as_mut()?.wake(now, &mut effects),
+            ToSparkWorker::ConnectionLost { now, peer } if self.standalone.is_some() => {
+                self.standalone.as_mut()?.connection_lost(now, peer, &mut effects)
+            }
+            _ => return None,
+        }
+        let view = self.standalone.as_ref()?.view();
+        Some(Some(FromSparkWorker::StandaloneOutput { effects, view }))
     }
 }
 
@@ -98,10 +137,34 @@ pub struct SparkSnapshot {
     pub jobs: JobsModel,
     /// Messages on the wire now, by kind.
     pub in_flight: u32,
+    /// The standalone cluster made highly available through ZooKeeper: masters, workers and
+    /// the application's client, by page id.
+    pub standalone: Vec<StandaloneCard>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StandaloneCard {
+    pub id: NodeId,
+    pub name: String,
+    pub status: NodeStatus,
+    pub view: Option<StandaloneView>,
+}
+
+impl StandaloneCard {
+    /// The page's test contract: masters `alive` | `standby` | `recovering` |
+    /// `completing-recovery` | `down`; workers and the app `alive` | `down`.
+    pub fn data_state(&self) -> &'static str {
+        match (&self.status, &self.view) {
+            (NodeStatus::Starting | NodeStatus::Running, Some(StandaloneView::Master(m))) => m.state.as_str(),
+            (NodeStatus::Starting | NodeStatus::Running, _) => "alive",
+            _ => "down",
+        }
+    }
 }
 
 enum Wire {
     Msg(Box<SparkMsg>),
+    Standalone(Box<StandaloneMsg>),
     Reset,
 }
 
@@ -109,6 +172,7 @@ struct Slot {
     status: NodeStatus,
     generation: u32,
     view: Option<SparkView>,
+    standalone_view: Option<StandaloneView>,
     wake_at: Option<Millis>,
     pending: Vec<ToSparkWorker>,
 }
@@ -131,6 +195,10 @@ pub struct SparkConductor {
     /// For the metrics: task ends (success?) and completed stages since the last take.
     task_ends: Vec<bool>,
     stages_done: Vec<String>,
+    /// The standalone cluster's shape, when there is one.
+    ha: Option<StandaloneConfig>,
+    /// Standalone masters that became ALIVE since the last take (for the metrics).
+    masters_alive: Vec<NodeId>,
 }
 
 impl SparkConductor {
@@ -152,15 +220,52 @@ impl SparkConductor {
             zk_exits: Vec::new(),
             task_ends: Vec::new(),
             stages_done: Vec::new(),
+            ha: None,
+            masters_alive: Vec::new(),
         };
         for id in 0..=config.executors {
-            c.nodes.insert(
-                id,
-                Slot { status: NodeStatus::Down, generation: 0, view: None, wake_at: None, pending: Vec::new() },
-            );
-            c.restart(id);
+            c.add_slot(id);
         }
         c
+    }
+
+    fn add_slot(&mut self, id: NodeId) {
+        self.nodes.insert(
+            id,
+            Slot { status: NodeStatus::Down, generation: 0, view: None, standalone_view: None, wake_at: None, pending: Vec::new() },
+        );
+        self.restart(id);
+    }
+
+    /// Adds a standalone cluster (masters electing a leader through ZooKeeper, workers, the
+    /// application's client) beside the driver and executors.
+    pub fn with_standalone(mut self, ha: StandaloneConfig) -> SparkConductor {
+        let ids: Vec<NodeId> =
+            ha.master_nodes().into_iter().chain(ha.worker_nodes()).chain([crate::spark::standalone::APP_NODE]).collect();
+        self.ha = Some(ha);
+        for id in ids {
+            self.add_slot(HA_BASE + id);
+        }
+        self
+    }
+
+    fn is_standalone(id: NodeId) -> bool {
+        id >= HA_BASE
+    }
+
+    /// Masters that became ALIVE since the last call.
+    pub fn take_masters_alive(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.masters_alive)
+    }
+
+    /// The node ids of the driver and executors (not the standalone nodes).
+    pub fn spark_ids(&self) -> Vec<NodeId> {
+        self.nodes.keys().copied().filter(|&id| !Self::is_standalone(id)).collect()
+    }
+
+    /// Whether `id` is a standalone master that is leading now.
+    pub fn is_leading_master(&self, id: NodeId) -> bool {
+        matches!(self.nodes.get(&id).and_then(|s| s.standalone_view.as_ref()), Some(StandaloneView::Master(m)) if m.state.is_leading())
     }
 
     pub fn ids(&self) -> Vec<NodeId> {
@@ -213,6 +318,8 @@ impl SparkConductor {
                     let now = self.now();
                     let msg = match wire {
                         Wire::Msg(msg) => ToSparkWorker::Deliver { now, from, msg },
+                        Wire::Standalone(msg) => ToSparkWorker::DeliverStandalone { now, from: from - HA_BASE, msg },
+                        Wire::Reset if Self::is_standalone(from) => ToSparkWorker::ConnectionLost { now, peer: from - HA_BASE },
                         Wire::Reset => ToSparkWorker::ConnectionLost { now, peer: from },
                     };
                     self.post(to, msg, &mut posts);
@@ -252,6 +359,56 @@ impl SparkConductor {
     pub fn worker_output(&mut self, id: NodeId, generation: u32, output: FromSparkWorker) -> Vec<SparkPost> {
         match output {
             FromSparkWorker::Ready => self.worker_ready(id, generation),
+            FromSparkWorker::StandaloneOutput { effects, view } => {
+                if self.nodes[&id].generation != generation || !self.alive(id) {
+                    return Vec::new();
+                }
+                self.nodes.get_mut(&id).expect("known").standalone_view = Some(view);
+                let mut exits = false;
+                for effect in effects {
+                    match effect {
+                        Effect::Send { to, msg } => {
+                            let to = HA_BASE + to;
+                            if self.nodes.contains_key(&to) {
+                                let key = (self.arrival(id, to), self.next_seq());
+                                self.in_flight.insert(key, (id, to, Wire::Standalone(Box::new(msg))));
+                            }
+                        }
+                        Effect::WakeAt(at) => self.nodes.get_mut(&id).expect("known").wake_at = Some(at),
+                        Effect::Event(StandaloneEvent::Zk(call)) => self.zk_calls.push((id, call)),
+                        Effect::Event(ev) => {
+                            let text = match &ev {
+                                StandaloneEvent::MasterState { state } => {
+                                    if *state == MasterState::Alive {
+                                        self.masters_alive.push(id);
+                                    }
+                                    exits |= *state == MasterState::Down;
+                                    Some(format!("{} is {}", node_name(id), state.as_str().to_uppercase()))
+                                }
+                                StandaloneEvent::LeadershipRevoked { reason } => Some(format!("{}: {reason}", node_name(id))),
+                                StandaloneEvent::WorkerGaveUp { .. } | StandaloneEvent::AppGaveUp => {
+                                    exits = true;
+                                    Some(format!("{} gave up and exited", node_name(id)))
+                                }
+                                StandaloneEvent::WorkerRecovered { worker } => Some(format!("{} recovered worker {worker}", node_name(id))),
+                                StandaloneEvent::AppRecovered { app } => Some(format!("{} recovered application {app}", node_name(id))),
+                                StandaloneEvent::WorkerRemoved { worker, reason } => Some(format!("{} removed {worker}: {reason}", node_name(id))),
+                                StandaloneEvent::AppConnected { master, .. } => Some(format!("application registered with {}", node_name(HA_BASE + master))),
+                                _ => None,
+                            };
+                            if let Some(text) = text {
+                                self.jobs.note(self.clock.now(), id, text);
+                            }
+                        }
+                        Effect::Persist { .. } | Effect::Remove { .. } => {}
+                    }
+                }
+                if exits {
+                    // Spark's master exits when it loses leadership; a worker that gave up exits.
+                    self.down(id, NodeStatus::Down);
+                }
+                Vec::new()
+            }
             FromSparkWorker::Output { effects, view } => {
                 if self.nodes[&id].generation != generation || !self.alive(id) {
                     return Vec::new();
@@ -349,7 +506,12 @@ impl SparkConductor {
         let mut posts = Vec::new();
         if self.nodes.contains_key(&id) && self.alive(id) {
             let now = self.now();
-            self.post(id, ToSparkWorker::Command { now, cmd: ClusterCommand::Zk(answer) }, &mut posts);
+            let msg = if Self::is_standalone(id) {
+                ToSparkWorker::CommandStandalone { now, cmd: StandaloneCommand::Zk(answer) }
+            } else {
+                ToSparkWorker::Command { now, cmd: ClusterCommand::Zk(answer) }
+            };
+            self.post(id, msg, &mut posts);
         }
         posts
     }
@@ -364,7 +526,9 @@ impl SparkConductor {
         slot.view = None;
         slot.wake_at = None;
         slot.pending.clear();
-        let peers: Vec<NodeId> = self.nodes.keys().copied().filter(|&p| p != id && self.alive(p)).collect();
+        let group = Self::is_standalone(id);
+        let peers: Vec<NodeId> =
+            self.nodes.keys().copied().filter(|&p| p != id && self.alive(p) && Self::is_standalone(p) == group).collect();
         for to in peers {
             let key = (self.arrival(id, to), self.next_seq());
             self.in_flight.insert(key, (id, to, Wire::Reset));
@@ -374,7 +538,7 @@ impl SparkConductor {
     /// A new driver is a new application: its executors are new processes too (Spark's
     /// executors exit with their driver). Returns the nodes whose workers must be (re)spawned.
     pub fn restart_driver(&mut self) -> Vec<NodeId> {
-        let ids = self.ids();
+        let ids = self.spark_ids();
         for &id in &ids {
             if id != DRIVER && self.alive(id) {
                 self.down(id, NodeStatus::Down);
@@ -397,8 +561,16 @@ impl SparkConductor {
         slot.generation += 1;
         slot.status = NodeStatus::Starting;
         slot.view = None;
+        slot.standalone_view = None;
         slot.wake_at = None;
-        slot.pending = vec![ToSparkWorker::Init { id, config, now }];
+        slot.pending = match &self.ha {
+            Some(ha) if Self::is_standalone(id) => {
+                // Each incarnation is a new process: a new seed for its ids.
+                let config = StandaloneConfig { seed: ha.seed ^ u64::from(slot.generation) << 20, ..ha.clone() };
+                vec![ToSparkWorker::InitStandalone { id: id - HA_BASE, config, now }]
+            }
+            _ => vec![ToSparkWorker::Init { id, config, now }],
+        };
         if slot.generation > 1 {
             self.jobs.note(now, id, format!("{} restarted", node_name(id)));
         }
@@ -417,9 +589,20 @@ impl SparkConductor {
         SparkSnapshot {
             now_ms: self.now(),
             driver: card(DRIVER),
-            executors: self.nodes.keys().filter(|&&id| id != DRIVER).map(|&id| card(id)).collect(),
+            executors: self.nodes.keys().filter(|&&id| id != DRIVER && !Self::is_standalone(id)).map(|&id| card(id)).collect(),
             jobs: self.jobs.clone(),
             in_flight: self.in_flight.len() as u32,
+            standalone: self
+                .nodes
+                .iter()
+                .filter(|(&id, _)| Self::is_standalone(id))
+                .map(|(&id, slot)| StandaloneCard {
+                    id,
+                    name: node_name(id),
+                    status: slot.status.clone(),
+                    view: if self.alive(id) { slot.standalone_view.clone() } else { None },
+                })
+                .collect(),
         }
     }
 }
@@ -427,6 +610,8 @@ impl SparkConductor {
 pub fn node_name(id: NodeId) -> String {
     if id == DRIVER {
         "driver".into()
+    } else if id >= HA_BASE {
+        crate::spark::standalone::node_name(id - HA_BASE)
     } else {
         format!("exec{id}")
     }

@@ -38,7 +38,7 @@ impl PartialEq for LiveSpark {
 impl LiveSpark {
     pub fn start(config: ClusterConfig, seed: u64, on_snapshot: Callback<Rc<SparkSnapshot>>) -> LiveSpark {
         let inner = Rc::new(RefCell::new(Inner {
-            conductor: SparkConductor::new(config, seed),
+            conductor: SparkConductor::new(config, seed).with_standalone(standalone_config(seed)),
             workers: WorkerPool::new(SPARK_WORKER_SCRIPT),
             last_frame_ms: super::now_ms(),
         }));
@@ -76,7 +76,13 @@ impl LiveSpark {
     }
 
     pub fn kill(&self, id: NodeId) {
-        if id != crate::spark::cluster::DRIVER && self.inner.borrow().conductor.is_alive(id) {
+        let (alive, leading) = {
+            let inner = self.inner.borrow();
+            (inner.conductor.is_alive(id), inner.conductor.is_leading_master(id))
+        };
+        if alive && leading {
+            super::zk_bridge().borrow_mut().measure.master_killed(&crate::live::spark::node_name(id));
+        } else if alive && id != crate::spark::cluster::DRIVER && id < crate::live::spark::HA_BASE {
             super::zk_bridge().borrow_mut().measure.executor_killed(id);
         }
         {
@@ -115,6 +121,13 @@ impl LiveSpark {
     }
 }
 
+/// The page's standalone cluster: two masters (ZooKeeper picks the active one), two workers
+/// of one core and the application's client, whose job of 300 one-second tasks keeps running
+/// through a master failover.
+fn standalone_config(seed: u64) -> crate::spark::standalone::StandaloneConfig {
+    crate::spark::standalone::StandaloneConfig { seed, masters: 2, workers: 2, ..Default::default() }
+}
+
 fn frame(inner: &Rc<RefCell<Inner>>, on_snapshot: &Callback<Rc<SparkSnapshot>>) {
     let posts = {
         let mut guard = inner.borrow_mut();
@@ -135,8 +148,12 @@ fn frame(inner: &Rc<RefCell<Inner>>, on_snapshot: &Callback<Rc<SparkSnapshot>>) 
 fn exchange_zk(inner: &Rc<RefCell<Inner>>) {
     let bridge = super::zk_bridge();
     let (ends, stages) = inner.borrow_mut().conductor.take_progress();
+    let alive = inner.borrow_mut().conductor.take_masters_alive();
     let chaos = {
         let mut b = bridge.borrow_mut();
+        for m in alive {
+            b.measure.master_alive(&crate::live::spark::node_name(m));
+        }
         b.measure.tasks(&ends);
         for s in stages {
             b.measure.stage_completed(&s);

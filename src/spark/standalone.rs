@@ -253,7 +253,7 @@ pub enum StandaloneEvent {
     JobFinished { tasks: u32 },
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StandaloneCommand {
     Zk(ZkAnswer),
 }

@@ -370,6 +370,64 @@ fn executors(snap: Option<&SparkSnapshot>, on_kill: &Callback<NodeId>, on_restar
                 }
             </div>
             { for s.executors.iter().map(|c| executor_card(c, s.jobs.executor_logs.get(&c.id), on_kill, on_restart)) }
+            { standalone(s, on_kill, on_restart) }
+        </div>
+    }
+}
+
+/// The standalone cluster: masters (ZooKeeper elects the active one), workers, and the
+/// application's client with its job's progress.
+fn standalone(s: &SparkSnapshot, on_kill: &Callback<NodeId>, on_restart: &Callback<NodeId>) -> Html {
+    use crate::spark::standalone::StandaloneView as V;
+    if s.standalone.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="standalone">
+            <h2 title="spark.deploy.recoveryMode=ZOOKEEPER">{ "Standalone masters (HA through ZooKeeper)" }</h2>
+            { for s.standalone.iter().map(|c| {
+                let id = c.id;
+                let state = c.data_state();
+                let down = state == "down";
+                let (kind, facts) = match &c.view {
+                    Some(V::Master(m)) => ("spark-master", format!(
+                        "{} workers ({} alive) · {} app(s){}",
+                        m.workers.len(),
+                        m.workers.iter().filter(|w| w.state == crate::spark::standalone::WorkerState::Alive).count(),
+                        m.apps.len(),
+                        m.latch.as_ref().map(|l| format!(" · latch {l}")).unwrap_or_default()
+                    )),
+                    Some(V::Worker(w)) => ("spark-worker", format!(
+                        "{} · master {} · {} executor(s)",
+                        if w.registered { "registered" } else { "registering" },
+                        w.master.map_or("?".to_string(), |m| crate::spark::standalone::node_name(m)),
+                        w.executors.len()
+                    )),
+                    Some(V::App(a)) => ("spark-app", format!(
+                        "{} · master {} · tasks {}/{}",
+                        a.app_id.clone().unwrap_or_else(|| "unregistered".into()),
+                        a.master.map_or("?".to_string(), |m| crate::spark::standalone::node_name(m)),
+                        a.done, a.total
+                    )),
+                    None => (match c.name.as_str() { n if n.starts_with("master") => "spark-master", "app" => "spark-app", _ => "spark-worker" }, String::new()),
+                };
+                html! {
+                    <div class={classes!("spark-node", "ha", down.then_some("down"))} data-node={c.name.clone()} data-kind={kind} data-state={state}>
+                        <div class="card-head">
+                            <b>{ c.name.clone() }</b>
+                            <span class={classes!("pill", state)}>{ state }</span>
+                            if down {
+                                <button class="btn btn-small" data-action="restart" onclick={on_restart.reform(move |_: MouseEvent| id)}>{ "Restart" }</button>
+                            } else {
+                                <button class="btn btn-small btn-danger" data-action="kill" onclick={on_kill.reform(move |_: MouseEvent| id)}>{ "Kill" }</button>
+                            }
+                        </div>
+                        if !facts.is_empty() {
+                            <p class="muted small">{ facts }</p>
+                        }
+                    </div>
+                }
+            }) }
         </div>
     }
 }

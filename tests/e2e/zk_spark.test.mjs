@@ -1,7 +1,8 @@
 // End to end: ZooKeeper meets Spark on the page. The seed's counter as written fails with
 // PySpark's PicklingError and a plain-words reason; the per-partition counter prints 100 with
 // every increment a real session on the ensemble (the counter's znode in the tree); the idempotent
-// counter prints 100 with an executor and the ZooKeeper leader killed while it runs.
+// counter prints 100 with an executor and the ZooKeeper leader killed while it runs, and the
+// metrics tab shows each failure with its time to repair.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -88,5 +89,17 @@ pageTest('the idempotent counter stays exact with an executor and the ZooKeeper 
   assert.equal(out, fs.readFileSync('tests/fixtures/presets/zk_counter_idempotent.out', 'utf8'));
   assert.equal(await page.locator('[data-kind="spark-executor"][data-node="exec1"]').getAttribute('data-state'), 'down');
   await page.screenshot({ path: `${ARTIFACTS}/zk-3-idempotent-kills.png`, fullPage: true });
+  // The metrics tab shows both failures, each with its time to repair.
+  await page.locator('[data-view="metrics"]').click();
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-failure]')];
+    return rows.some((r) => r.dataset.kind === 'executor') && rows.some((r) => r.dataset.kind === 'zk_leader')
+      && rows.every((r) => r.dataset.ttr !== '');
+  }, null, { timeout: 20_000, polling: 200 });
+  const ttrs = await page.$$eval('[data-failure]', (rows) => rows.map((r) => [r.dataset.failure, r.dataset.kind, Number(r.dataset.ttr)]));
+  assert.ok(ttrs.every(([, , t]) => t > 0), JSON.stringify(ttrs));
+  assert.notEqual(await page.locator('[data-mttr="zk_leader"]').textContent(), '—');
+  await page.waitForSelector('[data-kind="chart"]', { timeout: 5_000 });
+  await page.screenshot({ path: `${ARTIFACTS}/zk-4-metrics.png`, fullPage: true });
   assert.deepEqual(errors, []);
 });
