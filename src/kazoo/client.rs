@@ -84,9 +84,13 @@ pub struct ClientCore {
     conn: RefCell<Conn>,
 }
 
-/// How long kazoo's `retry` sleeps before attempt n (no jitter: the run must replay the same).
-fn backoff_ms(attempt: u32) -> u64 {
-    (100u64 << attempt.min(15)).min(60_000)
+/// How long kazoo's `retry` sleeps before attempt n: 0.1 s doubling (up to a minute here),
+/// times a jitter in [0.6, 1.4] (`max_jitter` 0.4) drawn from the run's seeded sequence, so
+/// two clients that collided do not collide again in lockstep, and a replay draws the same.
+fn backoff_ms(attempt: u32, draw: u64) -> u64 {
+    let base = (100u64 << attempt.min(15)).min(60_000);
+    let jitter = 0.6 + 0.8 * ((draw >> 11) as f64 / (1u64 << 53) as f64);
+    (base as f64 * jitter) as u64
 }
 
 impl ClientCore {
@@ -282,7 +286,7 @@ impl ClientCore {
                     if is_exc(&e, "ConnectionClosedError") {
                         return Err(e);
                     }
-                    self.sleep(backoff_ms(attempt))?;
+                    self.sleep(backoff_ms(attempt, self.kazoo.next_u64()))?;
                     attempt += 1;
                 }
                 r => return r,

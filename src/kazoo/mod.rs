@@ -37,24 +37,33 @@ use std::rc::Rc;
 /// What the kazoo module shares between its objects in one interpreter.
 pub struct Kazoo {
     pub gate: Rc<RefCell<ZkGate>>,
-    /// Seeds the lock recipes' node names (kazoo uses `uuid.uuid4().hex`).
+    /// Seeds the lock recipes' node names (kazoo uses `uuid.uuid4().hex`) and the retry
+    /// jitter; reseeded at the start of every run (`reseed`) so replays draw the same.
     pub uuid_state: RefCell<u64>,
     /// The program's `DataWatch`es and `ChildrenWatch`es.
     pub watchers: RefCell<Vec<Rc<watchers::Watcher>>>,
 }
 
 impl Kazoo {
-    /// A fresh 32-hex-digit id, as `uuid4().hex`, from a seeded sequence (SplitMix64).
-    pub fn uuid_hex(&self) -> String {
+    /// Starts a run's random draws from `seed` (a task's id, the driver's program).
+    pub fn reseed(&self, seed: u64) {
+        *self.uuid_state.borrow_mut() = seed;
+        self.watchers.borrow_mut().clear();
+    }
+
+    /// The next draw of the run's sequence (SplitMix64).
+    pub fn next_u64(&self) -> u64 {
         let mut s = self.uuid_state.borrow_mut();
-        let mut next = || {
-            *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = *s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        format!("{:016x}{:016x}", next(), next())
+        *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A fresh 32-hex-digit id, as `uuid4().hex`.
+    pub fn uuid_hex(&self) -> String {
+        format!("{:016x}{:016x}", self.next_u64(), self.next_u64())
     }
 }
 

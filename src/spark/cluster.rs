@@ -584,6 +584,7 @@ pub struct ExecutorNode {
     zk: Rc<RefCell<ZkGate>>,
     /// Tasks waiting for a ZooKeeper answer, by the call id they wait for.
     zk_waiting: BTreeMap<u64, ZkTask>,
+    kazoo: Rc<crate::kazoo::Kazoo>,
 }
 
 /// A task stopped at a ZooKeeper call: it runs again from the top when the answer is in.
@@ -599,7 +600,7 @@ impl ExecutorNode {
         engine.scheduler = super::scheduler::Scheduler::new();
         super::pyspark::prepare_executor(&mut engine);
         let zk = Rc::new(RefCell::new(ZkGate::online()));
-        crate::kazoo::register(&mut engine.worker, zk.clone(), u64::from(id) << 48);
+        let kazoo = crate::kazoo::register(&mut engine.worker, zk.clone(), u64::from(id) << 48);
         ExecutorNode {
             id,
             cores: config.cores,
@@ -611,6 +612,7 @@ impl ExecutorNode {
             tasks_done: 0,
             zk,
             zk_waiting: BTreeMap::new(),
+            kazoo,
         }
     }
 
@@ -747,6 +749,8 @@ impl ExecutorNode {
     fn run(&mut self, now: Millis, spec: TaskSpec, out: &mut Out) {
         let before: BTreeSet<(RddId, u32)> = self.engine.cached_blocks().into_iter().collect();
         self.zk.borrow_mut().begin(u64::from(spec.tid) << 16, true);
+        // Each run of a task draws the same lock names and retry jitter.
+        self.kazoo.reseed(u64::from(self.id) << 48 ^ u64::from(spec.tid));
         let r = self.engine.run_task(&spec);
         let pending = self.zk.borrow_mut().pending.clone();
         if let Some(call) = pending {
