@@ -161,13 +161,22 @@ fn exchange_zk(inner: &Rc<RefCell<Inner>>) {
         std::mem::take(&mut b.spark_chaos)
     };
     for e in chaos {
-        let Some(x) = e.target.strip_prefix("exec").and_then(|x| x.parse::<NodeId>().ok()) else { continue };
+        let target = match (e.target.strip_prefix("exec"), e.target.strip_prefix("master")) {
+            (Some(x), _) => x.parse::<NodeId>().ok(),
+            (_, Some(m)) => m.parse::<NodeId>().ok().map(|m| crate::live::spark::HA_BASE + m),
+            _ => None,
+        };
+        let Some(x) = target else { continue };
         if !inner.borrow().conductor.ids().contains(&x) {
             continue;
         }
         let kill = e.action == crate::metrics::ChaosAction::Kill;
         if kill && inner.borrow().conductor.is_alive(x) {
-            bridge.borrow_mut().measure.executor_killed(x);
+            if inner.borrow().conductor.is_leading_master(x) {
+                bridge.borrow_mut().measure.master_killed(&e.target);
+            } else if x < crate::live::spark::HA_BASE {
+                bridge.borrow_mut().measure.executor_killed(x);
+            }
             let mut guard = inner.borrow_mut();
             guard.conductor.kill(x);
             guard.workers.terminate(x);

@@ -196,6 +196,7 @@ pub fn app() -> Html {
         let targets: Vec<String> = (1..=state.n_servers)
             .map(|s| format!("zk{s}"))
             .chain((1..=state.spark_shape.0).map(|x| format!("exec{x}")))
+            .chain((1..=2).map(|m| format!("master{m}")))
             .collect();
         Callback::from(move |mean: Option<u64>| {
             cluster.iter().for_each(|c| match mean {
@@ -235,7 +236,11 @@ pub fn app() -> Html {
             { body }
             { spark_body }
             { metrics_body }
-            if state.view != View::ZooKeeper {
+            if state.view == View::Metrics {
+                <footer class="help">
+                    { "The figures follow the tutorial's formulas, in virtual time: throughput is completed requests (and tasks) per second; latency is reply time minus request time per ZooKeeper op; MTTR is the mean time from a failure to its recovery; MTBF is up time divided by the number of failures. Kill servers, executors or the active master in the other tabs, or start chaos here, and watch each failure and its repair. In the page, request latencies include the frames (33–50 ms) that carry a request between the Spark and ZooKeeper sides; `zkspark run --json` reports the protocol's own." }
+                </footer>
+            } else if state.view == View::Spark {
                 <footer class="help">
                     { "Pick a preset and press Run. The driver (its own worker) turns each action into a job, cuts it into stages at shuffles and sends tasks to the executors (one worker each; pick how many and their cores on the right). Kill an executor while a stage runs: its running tasks are lost and re-run elsewhere, its shuffle output is gone, so the next stage fails to fetch it (FetchFailed) and the parent stage runs again from lineage; the answer does not change. Restart brings a new executor process on that worker." }
                 </footer>

@@ -85,7 +85,7 @@ pub fn metrics_panel(props: &MetricsPanelProps) -> Html {
                 <div class="chaos">
                     <label>{ "chaos: a kill every " }
                         <input type="number" min="1" max="600" value={mean.to_string()} data-control="chaos-mean" onchange={on_mean} />
-                        { " s on average (virtual), one at a time, back after 5 s" }
+                        { " s on average (virtual): a ZooKeeper server, an executor or a master, one at a time, back after 5 s" }
                     </label>
                     <button class={classes!("btn", if chaos_on { "btn-danger" } else { "btn-accent" })} data-action="chaos" onclick={toggle}>
                         { if chaos_on { "Stop chaos" } else { "Start chaos" } }
