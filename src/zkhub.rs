@@ -162,7 +162,7 @@ impl ZkHub {
                     s.queued.push((call.id, op, now));
                     return;
                 }
-                let kind = crate::zk::port::op_name(&op);
+                let kind = op.name();
                 let xid = ens.submit(s.client, op);
                 s.replies.insert(xid, (call.id, kind, now));
             }
@@ -186,9 +186,8 @@ impl ZkHub {
 
     /// Loses the next successful reply of `kind` (the page's "lose the next reply" button).
     pub fn drop_next_reply(&mut self, kind: &str) {
-        let kind_static = crate::zk::port::OP_NAMES.iter().find(|k| **k == kind).copied().unwrap_or("setData");
-        let next = self.replies_seen.get(kind_static).copied().unwrap_or(0) + 1;
-        self.drop_replies.push((kind_static.to_string(), next));
+        let next = self.replies_seen.get(kind).copied().unwrap_or(0) + 1;
+        self.drop_replies.push((kind.to_string(), next));
     }
 
     /// The node's process died: its sessions stop heartbeating (they expire on the servers
@@ -232,7 +231,7 @@ impl ZkHub {
             if state != ClientState::Connecting && !s.queued.is_empty() {
                 // Connected again (or the session is gone: then each fails as the client says).
                 for (id, op, made) in std::mem::take(&mut s.queued) {
-                    let kind = crate::zk::port::op_name(&op);
+                    let kind = op.name();
                     let xid = ens.submit(s.client, op);
                     s.replies.insert(xid, (id, kind, made));
                 }

@@ -43,34 +43,8 @@ impl ZkRequest {
             ZkRequest::Close => "closeSession",
             ZkRequest::AwaitWatch { .. } => "awaitWatch",
             ZkRequest::Sleep { .. } => "sleep",
-            ZkRequest::Op(op) => op_name(op),
+            ZkRequest::Op(op) => op.name(),
         }
-    }
-}
-
-/// Every name `op_name` gives.
-pub const OP_NAMES: &[&str] = &[
-    "create", "delete", "setData", "setACL", "check", "multi", "getData", "exists", "getChildren", "getACL",
-    "getAllChildrenNumber", "getEphemerals", "addWatch", "sync",
-];
-
-/// `ZooDefs.OpCode`'s name for an op.
-pub fn op_name(op: &Op) -> &'static str {
-    match op {
-        Op::Create { .. } => "create",
-        Op::Delete { .. } => "delete",
-        Op::SetData { .. } => "setData",
-        Op::SetAcl { .. } => "setACL",
-        Op::Check { .. } => "check",
-        Op::Multi(_) => "multi",
-        Op::GetData { .. } => "getData",
-        Op::Exists { .. } => "exists",
-        Op::GetChildren { .. } => "getChildren",
-        Op::GetAcl { .. } => "getACL",
-        Op::GetAllChildrenNumber { .. } => "getAllChildrenNumber",
-        Op::GetEphemerals { .. } => "getEphemerals",
-        Op::AddWatch { .. } => "addWatch",
-        Op::Sync { .. } => "sync",
     }
 }
 

@@ -1,36 +1,16 @@
 // End to end: the trunk-built page in Debian's chromium. One leader is elected; killing it
 // brings it down and another server leads; restarting it makes it a follower; a worker that
 // panics shows as down while the page keeps working. Screenshots land in tests/e2e/artifacts/.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
-  serveDist, launchBrowser, watchErrors, server, idsIn, waitForSingleLeader, waitForFollowers, waitForSynced, onPage,
+  pageSuite, ARTIFACTS, watchErrors, server, idsIn, waitForSingleLeader, waitForFollowers, waitForSynced
 } from './harness.mjs';
 
-const DIST = process.env.ZKSPARK_DIST ?? 'target/e2e-dist';
-const ARTIFACTS = 'tests/e2e/artifacts';
-let site;
-let browser;
-/** A test on a fresh page of the shared browser, screenshotted if it fails. */
-const pageTest = (name, body) => test(name, () => onPage(browser, name, body));
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html missing: build with trunk first`);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  site = await serveDist(DIST);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const { pageTest, url } = pageSuite();
 
 pageTest('kill the leader, see another elected, restart it as a follower', async (page) => {
   const errors = watchErrors(page);
-  await page.goto(site.url);
+  await page.goto(url());
   await page.waitForSelector('[data-kind="zk-server"]');
   assert.equal(await page.locator('[data-kind="zk-server"]').count(), 5, 'five servers by default');
 
@@ -61,7 +41,7 @@ pageTest('kill the leader, see another elected, restart it as a follower', async
 pageTest('a panicking worker shows as down and the ensemble carries on', async (page) => {
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(site.url);
+  await page.goto(url());
   const leader = await waitForSingleLeader(page);
   await waitForFollowers(page, 4);
   const victim = (await idsIn(page, 'following'))[0];
@@ -79,7 +59,7 @@ pageTest('a panicking worker shows as down and the ensemble carries on', async (
 
 pageTest('cluster size and pause controls work', async (page) => {
   const errors = watchErrors(page);
-  await page.goto(site.url);
+  await page.goto(url());
   await waitForSingleLeader(page);
   await page.selectOption('[data-control="size"]', '7');
   await page.waitForFunction(() => document.querySelectorAll('[data-kind="zk-server"]').length === 7);
@@ -103,7 +83,7 @@ pageTest('cluster size and pause controls work', async (page) => {
 
 pageTest('observers join the ensemble, never lead, and carry on observing after a leader kill', async (page) => {
   const errors = watchErrors(page);
-  await page.goto(site.url);
+  await page.goto(url());
   await waitForSingleLeader(page);
   await page.selectOption('[data-control="size"]', '3');
   await page.selectOption('[data-control="observers"]', '2');
@@ -125,7 +105,7 @@ pageTest('observers join the ensemble, never lead, and carry on observing after 
 
 pageTest('an isolated leader is replaced after the sync timeout, and rejoins when healed', async (page) => {
   const errors = watchErrors(page);
-  await page.goto(site.url);
+  await page.goto(url());
   const leader = await waitForSingleLeader(page);
   await waitForFollowers(page, 4);
   await page.selectOption('[data-control="speed"]', '5');

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { chromium } from 'playwright-core';
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
@@ -99,4 +101,33 @@ export async function onPage(browser, name, body) {
   } finally {
     await page.close();
   }
+}
+
+/** Where screenshots go. */
+export const ARTIFACTS = 'tests/e2e/artifacts';
+
+/**
+ * One test file's browser and server: the Trunk build in $ZKSPARK_DIST (target/e2e-dist)
+ * served on 127.0.0.1 and Debian's chromium, started before the file's tests and stopped
+ * after them. `pageTest(name, body)` runs `body(page)` on a fresh page (screenshotted if it
+ * fails); `url()` is the page's address.
+ */
+export function pageSuite() {
+  const dist = process.env.ZKSPARK_DIST ?? 'target/e2e-dist';
+  let site;
+  let browser;
+  before(async () => {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `${dist}/index.html missing: build with trunk first`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    site = await serveDist(dist);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+  return {
+    pageTest: (name, body) => test(name, () => onPage(browser, name, body)),
+    url: () => site.url,
+  };
 }

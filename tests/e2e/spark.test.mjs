@@ -2,36 +2,18 @@
 // each a Web Worker, and prints what PySpark printed; killing an executor in the middle of its
 // reduce stage shows the executor down, a stage retrying (lost tasks, FetchFailed, the parent
 // stage re-run from lineage), and the program still prints what PySpark printed.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { serveDist, launchBrowser, watchErrors, onPage } from './harness.mjs';
+import { pageSuite, ARTIFACTS, watchErrors } from './harness.mjs';
 
-const DIST = process.env.ZKSPARK_DIST ?? 'target/e2e-dist';
-const ARTIFACTS = 'tests/e2e/artifacts';
 const WORDCOUNT_OUT = fs.readFileSync('tests/fixtures/presets/wordcount.out', 'utf8');
-let site;
-let browser;
-const pageTest = (name, body) => test(name, () => onPage(browser, name, body));
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html missing: build with trunk first`);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  site = await serveDist(DIST);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const { pageTest, url } = pageSuite();
 
 const exec = (page, id) => page.locator(`[data-kind="spark-executor"][data-node="exec${id}"]`);
 const OUTPUT = '[data-testid="job-output"]';
 
 async function openSpark(page) {
-  await page.goto(site.url);
+  await page.goto(url());
   await page.locator('[data-view="spark"]').click();
   for (const id of [1, 2]) {
     await page.waitForFunction((id) => document.querySelector(`[data-node="exec${id}"] [data-field="running"]`) !== null,

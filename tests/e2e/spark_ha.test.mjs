@@ -4,35 +4,16 @@
 // → ALIVE once the dead master's session expires, the workers and the application follow it,
 // the job finishes with the recorded answer, and the metrics show a Spark-master failure with
 // its time to repair.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { serveDist, launchBrowser, watchErrors, onPage } from './harness.mjs';
+import { pageSuite, ARTIFACTS, watchErrors } from './harness.mjs';
 
-const DIST = process.env.ZKSPARK_DIST ?? 'target/e2e-dist';
-const ARTIFACTS = 'tests/e2e/artifacts';
-let site;
-let browser;
-const pageTest = (name, body) => test(name, () => onPage(browser, name, body));
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html missing: build with trunk first`);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  site = await serveDist(DIST);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const { pageTest, url } = pageSuite();
 
 const master = (state) => `[data-kind="spark-master"][data-state="${state}"]`;
 
 pageTest('a standby master takes over through ZooKeeper while the job runs', async (page) => {
   const errors = watchErrors(page);
-  await page.goto(site.url);
+  await page.goto(url());
   await page.waitForSelector('[data-kind="zk-server"][data-state="leading"]', { timeout: 30_000 });
   await page.locator('[data-view="spark"]').click();
   // One master ALIVE, the other STANDBY; the application registered.

@@ -3,34 +3,16 @@
 // every increment a real session on the ensemble (the counter's znode in the tree); the idempotent
 // counter prints 100 with an executor and the ZooKeeper leader killed while it runs, and the
 // metrics tab shows each failure with its time to repair.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { serveDist, launchBrowser, watchErrors, onPage } from './harness.mjs';
+import { pageSuite, ARTIFACTS, watchErrors } from './harness.mjs';
 
-const DIST = process.env.ZKSPARK_DIST ?? 'target/e2e-dist';
-const ARTIFACTS = 'tests/e2e/artifacts';
-let site;
-let browser;
-const pageTest = (name, body) => test(name, () => onPage(browser, name, body));
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html missing: build with trunk first`);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  site = await serveDist(DIST);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const { pageTest, url } = pageSuite();
 
 const OUTPUT = '[data-testid="job-output"]';
 
 async function openSpark(page) {
-  await page.goto(site.url);
+  await page.goto(url());
   // The ensemble elects a leader first (the ZooKeeper view is the landing page).
   await page.waitForSelector('[data-kind="zk-server"][data-state="leading"]', { timeout: 30_000 });
   await page.locator('[data-view="spark"]').click();

@@ -1,29 +1,10 @@
 // End to end: zkCli on the page. Commands typed into the console print what zkCli prints; the
 // znode they create shows in every server's tree; Tab completes paths and ↑ recalls history;
 // killing the leader moves the session to another server, and the data is still there.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { serveDist, launchBrowser, watchErrors, server, waitForSingleLeader, onPage } from './harness.mjs';
+import { pageSuite, ARTIFACTS, watchErrors, server, waitForSingleLeader } from './harness.mjs';
 
-const DIST = process.env.ZKSPARK_DIST ?? 'target/e2e-dist';
-const ARTIFACTS = 'tests/e2e/artifacts';
-let site;
-let browser;
-const pageTest = (name, body) => test(name, () => onPage(browser, name, body));
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html missing: build with trunk first`);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  site = await serveDist(DIST);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const { pageTest, url } = pageSuite();
 
 const INPUT = '[data-testid="zk-console-input"]';
 const OUTPUT = '[data-testid="zk-console-output"]';
@@ -55,7 +36,7 @@ const sessionOf = async (page) => (await page.locator(STATUS).textContent()).mat
 
 pageTest('zkCli: create, get, ls; the znode on every server; get still answers after the leader dies', async (page) => {
   const errors = watchErrors(page);
-  await page.goto(site.url);
+  await page.goto(url());
   const leader = await waitForSingleLeader(page);
   await waitForIdleConnected(page);
   assert.match(await page.locator(OUTPUT).textContent(), /Welcome to ZooKeeper!/);
@@ -107,7 +88,7 @@ pageTest('zkCli: create, get, ls; the znode on every server; get still answers a
 });
 
 pageTest('zkCli: watches fire between commands and ephemerals carry their owner', async (page) => {
-  await page.goto(site.url);
+  await page.goto(url());
   await waitForSingleLeader(page);
   await waitForIdleConnected(page);
   await run(page, 'create /w one');
