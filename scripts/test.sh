@@ -17,10 +17,12 @@ cargo test --offline
 step "2/3 browser tests (wasm-pack test --headless --chrome)"
 wasm-pack test --headless --chrome --mode no-install -- --offline --test browser
 
-step "3/3 end-to-end tests (trunk build --release, Playwright + Debian chromium)"
+step "3/3 end-to-end tests (trunk build, e2e profile; Playwright + Debian chromium)"
 # A dist of its own, so a running `make serve` (whose dist carries the live-reload script)
-# and the tests never share files.
-trunk build --release --offline --dist target/e2e-dist
+# and the tests never share files. The `e2e` cargo profile is optimized without LTO, so the
+# three wasm binaries build in a fraction of `--release`'s time (which also runs wasm-opt);
+# `make serve` builds `--release`.
+trunk build --cargo-profile e2e --offline --dist target/e2e-dist
 ZKSPARK_DIST=target/e2e-dist node --test tests/e2e/
 
 step "all test layers passed in $(( $(date +%s) - start )) s (screenshots: tests/e2e/artifacts/)"
