@@ -302,3 +302,13 @@ async fn the_spark_view_renders_stages_executors_and_output() {
     assert_eq!(killed.get(), Some(1));
     root.remove();
 }
+
+#[wasm_bindgen_test]
+fn a_kazoo_job_counts_on_the_simulated_ensemble_in_wasm() {
+    use zkspark::spark::world::{run_on_cluster, ClusterOptions};
+    let src = include_str!("../static/presets/zk_counter_idempotent.py");
+    let opts = ClusterOptions { kills: vec![(1, 600)], zk_kills: vec![(3, 300)], ..ClusterOptions::default() };
+    let r = run_on_cluster(src, "zk.py", zkspark::spark::fs::bundled(), &opts);
+    assert_eq!(r.stdout, include_str!("fixtures/presets/zk_counter_idempotent.out"), "{}", r.stderr);
+    assert!(r.zk_samples.iter().any(|s| s.kind == "multi"));
+}
