@@ -62,8 +62,9 @@ pub trait ZkClients {
     fn submit(&mut self, c: ClientId, op: Op) -> u32;
     /// Sends closeSession; the client is `Closed` when it is done.
     fn close(&mut self, c: ClientId);
-    /// The client's process is gone: nothing it would send leaves, nothing reaches it.
-    fn cut_off(&mut self, c: ClientId);
+    /// Cuts the client off from every server (its process is gone, or a partition) or lets it
+    /// back: while cut off nothing it sends leaves and nothing reaches it.
+    fn set_cut_off(&mut self, c: ClientId, cut: bool);
     fn state(&self, c: ClientId) -> ClientState;
     fn session(&self, c: ClientId) -> Option<SessionId>;
     fn take_events(&mut self, c: ClientId) -> Vec<ClientEvent>;
@@ -85,8 +86,8 @@ impl ZkClients for Ensemble {
     fn close(&mut self, c: ClientId) {
         self.close_async(c)
     }
-    fn cut_off(&mut self, c: ClientId) {
-        self.set_partitioned(c, true)
+    fn set_cut_off(&mut self, c: ClientId, cut: bool) {
+        self.set_partitioned(c, cut)
     }
     fn state(&self, c: ClientId) -> ClientState {
         Ensemble::state(self, c)
@@ -109,6 +110,8 @@ pub struct ZkHub {
     /// on its way back; the client sees ConnectionLoss although the server applied the op.
     pub drop_replies: Vec<(String, u32)>,
     replies_seen: BTreeMap<&'static str, u32>,
+    /// Nodes whose sessions are cut off from the ensemble (a partition between them).
+    isolated: std::collections::BTreeSet<NodeId>,
     /// Answers produced outside `poll` (a call refused at once), delivered by the next `poll`.
     ready: Vec<(NodeId, ZkAnswer)>,
 }
@@ -136,8 +139,11 @@ impl ZkHub {
             ZkRequest::Open { hosts, timeout_ms } => {
                 let ensemble: Vec<NodeId> = ens.servers();
                 let client = ens.open(servers_of(&hosts, &ensemble), timeout_ms.max(1));
+                if self.isolated.contains(&node) {
+                    ens.set_cut_off(client, true);
+                }
                 if let Some(old) = self.sessions.remove(&key) {
-                    ens.cut_off(old.client);
+                    ens.set_cut_off(old.client, true);
                 }
                 self.sessions.insert(
                     key,
@@ -184,6 +190,20 @@ impl ZkHub {
         }
     }
 
+    /// Partitions `node`'s sessions from the ensemble (`cut`) or heals them. Cut off longer
+    /// than their timeout, they expire on the servers and their ephemerals go; the client
+    /// learns it when it gets through again.
+    pub fn isolate(&mut self, ens: &mut impl ZkClients, node: NodeId, cut: bool) {
+        if cut {
+            self.isolated.insert(node);
+        } else {
+            self.isolated.remove(&node);
+        }
+        for (_, s) in self.sessions.range((node, 0)..=(node, Handle::MAX)) {
+            ens.set_cut_off(s.client, cut);
+        }
+    }
+
     /// Loses the next successful reply of `kind` (the page's "lose the next reply" button).
     pub fn drop_next_reply(&mut self, kind: &str) {
         let next = self.replies_seen.get(kind).copied().unwrap_or(0) + 1;
@@ -196,7 +216,7 @@ impl ZkHub {
         let keys: Vec<(NodeId, Handle)> = self.sessions.range((node, 0)..=(node, Handle::MAX)).map(|(k, _)| *k).collect();
         for k in keys {
             if let Some(s) = self.sessions.remove(&k) {
-                ens.cut_off(s.client);
+                ens.set_cut_off(s.client, true);
             }
         }
         self.sleeps.retain(|s| s.1 != node);

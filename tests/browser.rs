@@ -282,6 +282,7 @@ async fn the_spark_view_renders_stages_executors_and_output() {
         on_shape: Callback::noop(),
         on_kill: Callback::from(move |id| k.set(Some(id))),
         on_restart: Callback::noop(),
+        on_isolate: Callback::noop(),
     };
     yew::Renderer::<SparkPanel>::with_root_and_props(root.clone(), props).render();
     gloo::timers::future::TimeoutFuture::new(20).await;

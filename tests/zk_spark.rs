@@ -144,3 +144,33 @@ fn every_preset_completes_under_chaos() {
         }
     }
 }
+
+/// A session that expires while its client is partitioned: an executor cut off from the
+/// ensemble for longer than its sessions' timeout (10 s) loses them, and their ephemerals
+/// vanish while the executor itself runs on; without the partition both stay.
+#[test]
+fn a_partitioned_executor_loses_its_sessions_and_their_ephemerals() {
+    let program = "\
+import time
+from pyspark import SparkContext
+from kazoo.client import KazooClient
+sc = SparkContext()
+zk = KazooClient(hosts='127.0.0.1:2181')
+zk.start()
+zk.ensure_path('/svc')
+def register(i, records):
+    c = KazooClient(hosts='127.0.0.1:2181')
+    c.start()
+    c.create('/svc/w-%d' % i, ephemeral=True)
+    return [i]
+sc.parallelize(range(2), 2).mapPartitionsWithIndex(register).collect()
+print('registered:', len(zk.get_children('/svc')))
+time.sleep(20)
+print('after 20 s:', len(zk.get_children('/svc')))
+";
+    let calm = run_on_cluster(program, "p.py", SimFs::default(), &ClusterOptions::default());
+    assert_eq!(calm.stdout, "registered: 2\nafter 20 s: 2\n", "{}", calm.stderr);
+    let opts = ClusterOptions { zk_isolations: vec![(1, 2_000, 17_000)], ..ClusterOptions::default() };
+    let cut = run_on_cluster(program, "p.py", SimFs::default(), &opts);
+    assert_eq!(cut.stdout, "registered: 2\nafter 20 s: 1\n", "{}", cut.stderr);
+}

@@ -133,7 +133,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 fn run_job(args: &[String]) {
     use zkspark::spark::world::{run_on_cluster, ClusterOptions};
-    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--chaos MEAN_MS [--chaos-restart MS]] [--drop-reply OP@N]... [--json] [--events]";
+    let usage = "usage: zkspark run JOB.py [--seed N] [--executors K] [--cores C] [--kill-executor ID@MS]... [--zk-servers N] [--kill-zk SID@MS]... [--restart-after MS] [--chaos MEAN_MS [--chaos-restart MS]] [--drop-reply OP@N]... [--isolate-zk NODE@FROM-TO]... [--json] [--events]";
     let fail = |msg: String| -> ! {
         eprintln!("zkspark run: {msg}\n{usage}");
         std::process::exit(2)
@@ -166,6 +166,17 @@ fn run_job(args: &[String]) {
             "--chaos" => chaos_mean = Some(number(&mut it, "--chaos", 100..=3_600_000)),
             "--chaos-restart" => chaos_restart = number(&mut it, "--chaos-restart", 0..=3_600_000),
             "--json" => json = true,
+            "--isolate-zk" => {
+                let v = it.next().cloned().unwrap_or_default();
+                let parsed = v.split_once('@').and_then(|(n, span)| {
+                    let (a, b) = span.split_once('-')?;
+                    Some((n.parse::<u32>().ok()?, a.parse::<u64>().ok()?, b.parse::<u64>().ok()?))
+                });
+                match parsed {
+                    Some((n, a, b)) if a < b => opts.zk_isolations.push((n, a, b)),
+                    _ => fail(format!("--isolate-zk expects NODE@FROM-TO in ms (e.g. 1@500-15500; 0 is the driver), got '{v}'")),
+                }
+            }
             "--drop-reply" => {
                 let v = it.next().cloned().unwrap_or_default();
                 match v.split_once('@').and_then(|(k, n)| Some((k.to_string(), n.parse::<u32>().ok().filter(|&n| n > 0)?))) {

@@ -34,6 +34,9 @@ pub struct ZkBridge {
     pub measure: super::measure::LiveMeasure,
     /// Chaos kills and restarts of executors, for the Spark side to carry out.
     pub spark_chaos: Vec<crate::metrics::ChaosEvent>,
+    /// Spark nodes cut off from the ensemble, until when (ZooKeeper clock).
+    isolations: std::collections::BTreeMap<NodeId, Millis>,
+    pending_isolations: Vec<(NodeId, Millis)>,
 }
 
 impl ZkBridge {
@@ -51,6 +54,16 @@ impl ZkBridge {
         self.inbox.retain(|(n, _)| *n != node);
         self.answers.retain(|(n, _)| *n != node);
         self.abandoned.push(node);
+    }
+
+    /// Partitions a Spark node's sessions from the ensemble for `ms` (of the ZooKeeper clock).
+    pub fn isolate_for(&mut self, node: NodeId, ms: Millis) {
+        self.pending_isolations.push((node, ms));
+    }
+
+    /// Spark nodes cut off from the ensemble now.
+    pub fn isolated(&self) -> Vec<NodeId> {
+        self.isolations.keys().copied().collect()
     }
 
     /// Fault injection: the next successful `kind` reply to a Spark worker is lost.
@@ -79,6 +92,16 @@ impl ZkBridge {
         }
         for node in std::mem::take(&mut self.abandoned) {
             self.hub.abandon(&mut on, node);
+        }
+        let now = on.conductor.now();
+        for (node, ms) in std::mem::take(&mut self.pending_isolations) {
+            self.isolations.insert(node, now + ms);
+            self.hub.isolate(&mut on, node, true);
+        }
+        let healed: Vec<NodeId> = self.isolations.iter().filter(|(_, &until)| until <= now).map(|(&n, _)| n).collect();
+        for node in healed {
+            self.isolations.remove(&node);
+            self.hub.isolate(&mut on, node, false);
         }
         self.answers.extend(self.hub.poll(&mut on));
         self.measure.ops(self.hub.samples.drain(..));
@@ -110,8 +133,8 @@ impl ZkClients for ClientsOn<'_> {
     fn close(&mut self, c: ClientId) {
         self.clients[c].close()
     }
-    fn cut_off(&mut self, c: ClientId) {
-        self.clients[c].set_cut_off(true)
+    fn set_cut_off(&mut self, c: ClientId, cut: bool) {
+        self.clients[c].set_cut_off(cut)
     }
     fn state(&self, c: ClientId) -> ClientState {
         self.clients[c].state()

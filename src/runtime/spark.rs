@@ -112,6 +112,15 @@ impl LiveSpark {
         self.publish();
     }
 
+    /// Partitions a node's ZooKeeper sessions from the ensemble for `ms` of virtual time.
+    pub fn isolate_zk(&self, id: NodeId, ms: u64) {
+        super::zk_bridge().borrow_mut().isolate_for(id, ms);
+        let mut inner = self.inner.borrow_mut();
+        let now = inner.conductor.now();
+        let text = format!("{} cut off from ZooKeeper for {} s", crate::live::spark::node_name(id), ms / 1000);
+        inner.conductor.jobs.note(now, id, text);
+    }
+
     pub fn set_paused(&self, paused: bool) {
         self.inner.borrow_mut().conductor.set_paused(paused);
     }

@@ -31,6 +31,9 @@ pub struct ClusterOptions {
     /// (`metrics::ChaosPlan`) while the program runs; times are after the program started.
     /// Chaos always starts an ensemble.
     pub chaos: Option<crate::metrics::ChaosConfig>,
+    /// Partitions between a Spark node's ZooKeeper sessions and the ensemble: (node, from,
+    /// to), virtual ms after the program started.
+    pub zk_isolations: Vec<(NodeId, Millis, Millis)>,
     /// Lost replies: the n-th successful reply of an op kind (`("setData", 1)`) reaches its
     /// client as ConnectionLoss although the server applied the op.
     pub drop_replies: Vec<(String, u32)>,
@@ -48,6 +51,7 @@ impl Default for ClusterOptions {
             zk_kills: vec![],
             chaos: None,
             drop_replies: vec![],
+            zk_isolations: vec![],
         }
     }
 }
@@ -152,7 +156,8 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
     let factory_config = config.clone();
     let mut sim: Simulator<SparkNode> =
         Simulator::new(opts.seed, cluster_network(), &ids, Box::new(move |id, _disk| SparkNode::new(id, &factory_config)));
-    let wants_zk = opts.zk_servers > 0 && (source.contains("kazoo") || opts.chaos.is_some() || !opts.zk_kills.is_empty());
+    let wants_zk = opts.zk_servers > 0
+        && (source.contains("kazoo") || opts.chaos.is_some() || !opts.zk_kills.is_empty() || !opts.zk_isolations.is_empty());
     let mut zk = wants_zk.then(|| {
         let mut ens = crate::ensemble::Ensemble::new(opts.seed ^ 0x5A5A, opts.zk_servers, cluster_network());
         // Request latencies to the millisecond.
@@ -196,6 +201,7 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
     let mut finished = false;
     let mut cursor = 0;
     let mut spark_cursor = 0;
+    let mut isolated = std::collections::BTreeSet::new();
     loop {
         if let Some(phase) = sim.node(DRIVER).and_then(|n| n.driver()).map(|d| d.phase.clone()) {
             if matches!(phase, DriverPhase::Succeeded | DriverPhase::Failed) {
@@ -219,6 +225,17 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
                 }
             }
             cursor = sim.events().len();
+            for &(node, from, to) in &opts.zk_isolations {
+                let cut = (start + from..start + to).contains(&sim.now());
+                if cut != isolated.contains(&node) {
+                    z.hub.isolate(&mut z.ens, node, cut);
+                    if cut {
+                        isolated.insert(node);
+                    } else {
+                        isolated.remove(&node);
+                    }
+                }
+            }
             while z.ens.now() < sim.now() {
                 z.ens.step();
             }

@@ -79,6 +79,7 @@ pub fn app() -> Html {
     };
     let on_spark_kill = spark_act(|s, id| s.kill(id));
     let on_spark_restart = spark_act(|s, id| s.restart(id));
+    let on_spark_isolate = spark_act(|s, id| s.isolate_zk(id, 15_000));
     let on_run = {
         let spark = spark.clone();
         Callback::from(move |src: String| spark.iter().for_each(|s| s.run(&src)))
@@ -187,7 +188,7 @@ pub fn app() -> Html {
     };
     let spark_body = html! {
         <div class={classes!((state.view != View::Spark).then_some("hidden"))}>
-            <SparkPanel snapshot={state.spark.clone()} shape={state.spark_shape} {on_shape} {on_run} {on_cancel} on_kill={on_spark_kill} on_restart={on_spark_restart} />
+            <SparkPanel snapshot={state.spark.clone()} shape={state.spark_shape} {on_shape} {on_run} {on_cancel} on_kill={on_spark_kill} on_restart={on_spark_restart} on_isolate={on_spark_isolate} />
             { zk_side }
         </div>
     };

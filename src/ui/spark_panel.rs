@@ -48,10 +48,10 @@ pub fn preset_note(stem: &str) -> Option<&'static str> {
         "zk_lock" => "Every task takes the same Lock before its critical section: waiters queue as sequential nodes under /scheduler/lock, each watching the one before it. Kill the executor of the holder: its node goes when its session expires, and the next in line goes in; two holders never overlap.",
         "zk_config" => "The driver writes /app/config and every task watches it with a DataWatch, reading the newest value between rounds. Change it yourself while the job runs (in the ZooKeeper tab's zkCli: set /app/config batch_size=50) and the tasks pick it up.",
         "zk_metadata" => "The job writes its dataset's metadata (location, size, format, schema) as znodes in one transaction, and another client reads them back. Find them under /datasets/wordcount in the tree below.",
-        "zk_discovery" => "Each task registers an ephemeral sequential node under /services/workers and leaves its session open, as a service would. Kill an executor: its nodes stay until its sessions expire, then vanish from the tree.",
+        "zk_discovery" => "Each task registers an ephemeral sequential node under /services/workers and leaves its session open, as a service would. Kill an executor, or cut it off from ZooKeeper for 15 s: its nodes stay until its sessions expire (10 s), then vanish from the tree.",
         "zk_hazard_double_increment" => "kazoo's Counter retries a set whose reply was lost, and if the set had been applied it counts twice. Press \"Lose the next setData reply\" below, then Run: one increment counts twice (headless: zkspark run --drop-reply setData@1).",
         "zk_hazard_split_brain" => "A lock holder whose session ended (here: its node deleted, as expiry would) still believes it holds the lock, and its unfenced write wins. Fencing the write with the znode version it read refuses it: BadVersionError.",
-        "zk_hazard_session_expiry" => "When a session ends, every ephemeral node it owned is deleted and watchers are told. A client cut off longer than its session timeout sees SessionExpired; here stop() ends the session at once.",
+        "zk_hazard_session_expiry" => "When a session ends, every ephemeral node it owned is deleted and watchers are told. Here stop() ends it at once; run the discovery preset and press \"Cut off ZK 15 s\" on an executor to see a partitioned client's sessions expire after 10 s while the executor runs on.",
         _ => return None,
     })
 }
@@ -80,6 +80,9 @@ pub struct SparkPanelProps {
     pub on_shape: Callback<(u32, u32)>,
     pub on_kill: Callback<NodeId>,
     pub on_restart: Callback<NodeId>,
+    /// Cut an executor's ZooKeeper sessions off from the ensemble for a while.
+    #[prop_or_default]
+    pub on_isolate: Callback<NodeId>,
 }
 
 #[function_component(SparkPanel)]
@@ -142,7 +145,7 @@ pub fn spark_panel(props: &SparkPanelProps) -> Html {
             </section>
             <aside class="panel exec-panel">
                 { shape_picker(props.shape, &props.on_shape, running) }
-                { executors(snap.as_deref(), &props.on_kill, &props.on_restart) }
+                { executors(snap.as_deref(), &props.on_kill, &props.on_restart, &props.on_isolate) }
                 { timeline(snap.as_deref()) }
             </aside>
         </main>
@@ -343,7 +346,7 @@ fn shape_picker(shape: (u32, u32), on_shape: &Callback<(u32, u32)>, running: boo
     }
 }
 
-fn executors(snap: Option<&SparkSnapshot>, on_kill: &Callback<NodeId>, on_restart: &Callback<NodeId>) -> Html {
+fn executors(snap: Option<&SparkSnapshot>, on_kill: &Callback<NodeId>, on_restart: &Callback<NodeId>, on_isolate: &Callback<NodeId>) -> Html {
     let Some(s) = snap else { return html! { <p class="muted">{ "starting the driver and executors…" }</p> } };
     let driver_phase = match &s.driver.view {
         Some(SparkView::Driver { phase, .. }) => match phase {
@@ -369,7 +372,7 @@ fn executors(snap: Option<&SparkSnapshot>, on_kill: &Callback<NodeId>, on_restar
                     <p class="crash">{ "worker crashed: " }{ why.clone() }</p>
                 }
             </div>
-            { for s.executors.iter().map(|c| executor_card(c, s.jobs.executor_logs.get(&c.id), on_kill, on_restart)) }
+            { for s.executors.iter().map(|c| executor_card(c, s.jobs.executor_logs.get(&c.id), on_kill, on_restart, on_isolate)) }
             { standalone(s, on_kill, on_restart) }
         </div>
     }
@@ -432,8 +435,15 @@ fn standalone(s: &SparkSnapshot, on_kill: &Callback<NodeId>, on_restart: &Callba
     }
 }
 
-fn executor_card(c: &SparkNodeCard, log: Option<&String>, on_kill: &Callback<NodeId>, on_restart: &Callback<NodeId>) -> Html {
+fn executor_card(
+    c: &SparkNodeCard,
+    log: Option<&String>,
+    on_kill: &Callback<NodeId>,
+    on_restart: &Callback<NodeId>,
+    on_isolate: &Callback<NodeId>,
+) -> Html {
     let id = c.id;
+    let isolate = on_isolate.reform(move |_: MouseEvent| id);
     let kill = on_kill.reform(move |_: MouseEvent| id);
     let restart = on_restart.reform(move |_: MouseEvent| id);
     let state = c.data_state();
@@ -457,6 +467,8 @@ fn executor_card(c: &SparkNodeCard, log: Option<&String>, on_kill: &Callback<Nod
                 <b>{ format!("exec{id}") }</b>
                 <span class={classes!("pill", state)}>{ state }</span>
                 if state == "alive" {
+                    <button class="btn btn-small" data-action="isolate-zk" onclick={isolate}
+                        title="partition this executor's ZooKeeper sessions from the ensemble for 15 s: longer than their 10 s timeout, so they expire and their ephemerals go while the executor runs on">{ "Cut off ZK 15 s" }</button>
                     <button class="btn btn-small btn-danger" data-action="kill" onclick={kill} title="terminate this executor's worker">{ "Kill" }</button>
                 } else {
                     <button class="btn btn-small" data-action="restart" onclick={restart} title="launch a new executor on this worker">{ "Restart" }</button>
