@@ -239,7 +239,7 @@ pub fn app() -> Html {
             { metrics_body }
             if state.view == View::Metrics {
                 <footer class="help">
-                    { "The figures follow the tutorial's formulas, in virtual time: throughput is completed requests (and tasks) per second; latency is reply time minus request time per ZooKeeper op; MTTR is the mean time from a failure to its recovery; MTBF is up time divided by the number of failures. Kill servers, executors or the active master in the other tabs, or start chaos here, and watch each failure and its repair. In the page, request latencies include the frames (33–50 ms) that carry a request between the Spark and ZooKeeper sides; `zkspark run --json` reports the protocol's own." }
+                    { "The figures follow the tutorial's formulas, in virtual time: throughput is completed requests (and tasks) per second; latency is reply time minus request time per ZooKeeper op; MTTR is the mean time from a failure to its recovery; MTBF is up time divided by the number of failures. Kill servers, executors or the active master in the other tabs, or start chaos here, and watch each failure and its repair. In the page, request latencies are counted in frames: a request and its reply each wait for the next frame (33–50 ms of wall time, times the speed) between the Spark and ZooKeeper sides; `zkspark run --json` reports the protocol's own, to the millisecond." }
                 </footer>
             } else if state.view == View::Spark {
                 <footer class="help">
