@@ -15,7 +15,9 @@ step "1/3 native tests (cargo test)"
 cargo test --offline
 
 step "2/3 browser tests (wasm-pack test --headless --chrome)"
-wasm-pack test --headless --chrome --mode no-install -- --offline --test browser
+# At opt-level 0 the test build is the dev build wasm-pack has just made (same profile
+# settings), instead of a second compile of every dependency at the test profile's level 2.
+CARGO_PROFILE_TEST_OPT_LEVEL=0 wasm-pack test --headless --chrome --mode no-install -- --offline --test browser
 
 step "3/3 end-to-end tests (trunk build, e2e profile; Playwright + Debian chromium)"
 # A dist of its own, so a running `make serve` (whose dist carries the live-reload script)
