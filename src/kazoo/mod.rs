@@ -468,16 +468,7 @@ impl NativeObject for ZnodeStatClass {
     }
 }
 
-/// Positional-or-keyword argument `i`/`name`.
-pub(crate) fn arg(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str) -> Option<Value> {
-    kwargs.iter().find(|(k, _)| &**k == name).map(|(_, v)| v.clone()).or_else(|| args.get(i).cloned())
-}
-
-pub(crate) fn need(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str, method: &str) -> PResult<Value> {
-    arg(args, kwargs, i, name).ok_or_else(|| {
-        PyErr::new(ExcType::TypeError, format!("{method}() missing 1 required positional argument: '{name}'"))
-    })
-}
+pub(crate) use crate::py::native::{arg, need};
 
 pub(crate) fn str_arg(v: &Value, what: &str) -> PResult<String> {
     match v {

@@ -185,3 +185,14 @@ impl Module {
         self.attrs.borrow().get(name).cloned()
     }
 }
+
+/// A native method's argument `i`, given by position or by keyword `name`.
+pub fn arg(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str) -> Option<Value> {
+    args.get(i).cloned().or_else(|| kwargs.iter().find(|(k, _)| &**k == name).map(|(_, v)| v.clone()))
+}
+
+/// A required argument: CPython's `TypeError` when it is missing.
+pub fn need(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str, method: &str) -> PResult<Value> {
+    arg(args, kwargs, i, name)
+        .ok_or_else(|| PyErr::new(ExcType::TypeError, format!("{method}() missing 1 required positional argument: '{name}'")))
+}

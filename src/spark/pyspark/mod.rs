@@ -269,9 +269,7 @@ pub fn result_iterable(items: Vec<Value>) -> Value {
     Value::Native(Rc::new(ResultIterable(items)))
 }
 
-fn arg(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str) -> Option<Value> {
-    args.get(i).cloned().or_else(|| kwargs.iter().find(|(k, _)| &**k == name).map(|(_, v)| v.clone()))
-}
+use crate::py::native::arg;
 
 fn str_arg(v: Option<Value>) -> Option<String> {
     match v {

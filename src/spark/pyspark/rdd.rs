@@ -3,7 +3,8 @@
 //! (portable_hash % n) → mergeCombiners; joins are tag, union, groupByKey, dispatch.
 
 use super::sampling::Draw;
-use super::{arg, jvm, Ctx};
+use super::{jvm, Ctx};
+use crate::py::native::{arg, need};
 use crate::py::{ExcType, Interpreter, NativeAttr, NativeObject, PResult, PyErr, Str, Value};
 use crate::spark::engine::Plan;
 use crate::spark::ops::{Create, Keep, Merge, Op};
@@ -219,12 +220,6 @@ pub fn rdd_value(r: Rc<PyRdd>) -> Value {
 
 fn int_arg(v: Option<Value>) -> Option<u32> {
     v.and_then(|v| v.as_int()).map(|i| i.max(0) as u32)
-}
-
-fn need(args: &[Value], kwargs: &[(Str, Value)], i: usize, name: &str, method: &str) -> PResult<Value> {
-    arg(args, kwargs, i, name).ok_or_else(|| {
-        PyErr::new(ExcType::TypeError, format!("{method}() missing 1 required positional argument: '{name}'"))
-    })
 }
 
 /// `sc.parallelize`, `sc.range`, `sc.emptyRDD`, `sc.textFile`, `sc.stop`, `sc.union`.
