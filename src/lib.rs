@@ -10,6 +10,7 @@ pub mod client_scenario;
 pub mod ensemble;
 pub mod kazoo;
 pub mod linearizability;
+pub mod measure;
 pub mod metrics;
 pub mod live;
 pub mod py;

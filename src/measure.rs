@@ -1,16 +1,18 @@
-//! The page's live figures (`metrics.rs`) and chaos mode, on the ZooKeeper conductor's clock.
+//! What counts as a failure and as its recovery, for both hosts: the page (on the ZooKeeper
+//! conductor's clock, with chaos mode) and `spark::world` headless (on the simulators' clock).
+//! The figures themselves are `metrics.rs`'s.
 //!
 //! ```text
-//!  LiveCluster frame ─ kills, server states, leaders established, kazoo request samples ─┐
-//!  LiveSpark frame ── executor kills, task ends, stage completions ─────────────────────┤
-//!                                                                                 LiveMeasure
-//!  UI ◀── MetricsView (report + chaos settings) ◀───────────────────────────────────────┘
-//!  chaos plan ─ due kills/restarts ─▶ each world applies its own targets (zkN / execN)
+//!  ZooKeeper side ─ kills, server states, leaders established, request samples ─┐
+//!  Spark side ──── executor and master kills, task ends, stage completions ──────┤
+//!                                                                          Measure
+//!  UI / --json ◀── MetricsView / MetricsReport ◀─────────────────────────────────┘
+//!  chaos plan ─ due kills/restarts ─▶ each side applies its own targets (zkN / execN / masterN)
 //! ```
 //!
-//! Recovery, as `spark::world` measures it headless: a ZooKeeper leader kill ends when a new
-//! leader is established; a follower kill when that server serves again; an executor kill
-//! when the next stage completes after it (its lost work was redone by then).
+//! Recovery: a ZooKeeper leader kill ends when a new leader is established; a follower kill
+//! when that server serves again; an executor kill when the next stage completes after it (its
+//! lost work was redone by then); a master kill when a standby is ALIVE.
 
 use crate::metrics::{ChaosAction, ChaosConfig, ChaosEvent, ChaosPlan, FailureKind, Metrics, MetricsReport};
 use crate::sim::{Millis, NodeId};
@@ -27,7 +29,7 @@ pub struct MetricsView {
     pub chaos_log: Vec<(Millis, String, bool)>,
 }
 
-pub struct LiveMeasure {
+pub struct Measure {
     pub metrics: Metrics,
     leaders_established: Option<u64>,
     /// ZooKeeper servers down since a kill, waiting to serve again.
@@ -40,15 +42,15 @@ pub struct LiveMeasure {
     now: Millis,
 }
 
-impl Default for LiveMeasure {
+impl Default for Measure {
     fn default() -> Self {
-        LiveMeasure::new(0)
+        Measure::new(0)
     }
 }
 
-impl LiveMeasure {
-    pub fn new(now: Millis) -> LiveMeasure {
-        LiveMeasure {
+impl Measure {
+    pub fn new(now: Millis) -> Measure {
+        Measure {
             metrics: Metrics::new(now),
             leaders_established: None,
             zk_down: vec![],
@@ -81,15 +83,20 @@ impl LiveMeasure {
         let back: Vec<NodeId> = self.zk_down.iter().copied().filter(|s| serving.contains(s)).collect();
         for sid in back {
             self.zk_down.retain(|&s| s != sid);
-            self.metrics.recover(&format!("zk{sid}"), self.now, "serving again");
+            self.metrics.recover_id_kind(&format!("zk{sid}"), FailureKind::ZkServer, self.now, "serving again");
         }
     }
 
+    /// A lost leader is repaired when a new leader is established; a lost follower when it
+    /// serves again.
     pub fn zk_killed(&mut self, sid: NodeId, was_leader: bool) {
-        let kind = if was_leader { FailureKind::ZkLeader } else { FailureKind::ZkServer };
-        self.metrics.failure(format!("zk{sid}"), kind, self.now);
-        if !self.zk_down.contains(&sid) {
-            self.zk_down.push(sid);
+        if was_leader {
+            self.metrics.failure(format!("zk{sid}"), FailureKind::ZkLeader, self.now);
+        } else {
+            self.metrics.failure(format!("zk{sid}"), FailureKind::ZkServer, self.now);
+            if !self.zk_down.contains(&sid) {
+                self.zk_down.push(sid);
+            }
         }
     }
 

@@ -432,6 +432,12 @@ impl Metrics {
         self.recover_where(at, how, |record| record.kind == kind)
     }
 
+    /// Every open failure of `id` and `kind` recovered at `at` (a server serving again repairs
+    /// its own loss as a server, not its loss as the leader). Returns how many closed.
+    pub fn recover_id_kind(&mut self, id: &str, kind: FailureKind, at: Millis, how: &str) -> usize {
+        self.recover_where(at, how, |record| record.id == id && record.kind == kind)
+    }
+
     fn recover_where(&mut self, at: Millis, how: &str, matches: impl Fn(&FailureRecord) -> bool) -> usize {
         self.advance_failure_clock(at);
         let (closing, open): (Vec<_>, Vec<_>) = self.open.drain(..).partition(|r| matches(r));

@@ -2,11 +2,11 @@
 //! is established, a follower's when it serves again, an executor's when the next stage
 //! completes; chaos mode kills and restarts from a seeded plan.
 
-use zkspark::live::measure::LiveMeasure;
+use zkspark::measure::Measure;
 
 #[test]
 fn each_kind_of_failure_is_repaired_by_its_own_recovery() {
-    let mut m = LiveMeasure::new(0);
+    let mut m = Measure::new(0);
     m.zk_frame(1_000, &[(1, "following"), (2, "following"), (3, "leading")], 1);
     m.zk_killed(3, true);
     m.zk_frame(1_300, &[(1, "looking"), (2, "looking"), (3, "down")], 1);
@@ -32,7 +32,7 @@ fn each_kind_of_failure_is_repaired_by_its_own_recovery() {
 #[test]
 fn chaos_kills_one_target_at_a_time_and_restarts_it() {
     let targets: Vec<String> = ["zk1", "zk2", "zk3", "exec1", "exec2"].iter().map(|s| s.to_string()).collect();
-    let mut m = LiveMeasure::new(0);
+    let mut m = Measure::new(0);
     m.start_chaos(7, 2_000, 500, &targets);
     let mut down: Vec<String> = vec![];
     let mut kills = 0;

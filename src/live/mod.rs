@@ -10,7 +10,6 @@ pub mod conductor;
 pub mod jobs;
 pub mod protocol;
 pub mod spark;
-pub mod measure;
 pub mod zkhub;
 
 pub use client::{LiveClient, LiveConsole};

@@ -31,7 +31,7 @@ pub struct ZkBridge {
     abandoned: Vec<NodeId>,
     answers: Vec<(NodeId, ZkAnswer)>,
     /// The figures both worlds feed, and chaos mode (`measure.rs`).
-    pub measure: super::measure::LiveMeasure,
+    pub measure: crate::measure::Measure,
     /// Chaos kills and restarts of executors, for the Spark side to carry out.
     pub spark_chaos: Vec<crate::metrics::ChaosEvent>,
     /// Spark nodes cut off from the ensemble, until when (ZooKeeper clock).

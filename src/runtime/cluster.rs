@@ -27,7 +27,7 @@ struct Inner {
     workers: WorkerPool,
     last_frame_ms: f64,
     /// Where the metrics go (`on_metrics`), and when they last went (wall ms).
-    metrics_cb: Option<Callback<Rc<crate::live::measure::MetricsView>>>,
+    metrics_cb: Option<Callback<Rc<crate::measure::MetricsView>>>,
     last_metrics_ms: f64,
 }
 
@@ -109,7 +109,7 @@ impl LiveCluster {
     }
 
     /// The metrics panel's feed: a `MetricsView` about twice a second.
-    pub fn on_metrics(&self, cb: Callback<Rc<crate::live::measure::MetricsView>>) {
+    pub fn on_metrics(&self, cb: Callback<Rc<crate::measure::MetricsView>>) {
         self.inner.borrow_mut().metrics_cb = Some(cb);
     }
 

@@ -170,37 +170,34 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
     let start = zk.as_ref().map_or(0, |z| z.ens.now());
     sim.run_until(start);
     sim.command(DRIVER, ClusterCommand::Run { source: source.to_string(), filename: filename.to_string(), fs });
-    // (time, target, kill?) in time order; targets are Spark nodes, or ZooKeeper servers.
+    // Faults in time order: (at, target, kill?, from chaos?). Chaos restarts what it kills;
+    // other kills come back after `restart_ms`.
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     enum Target {
         Spark(NodeId),
         Zk(NodeId),
     }
-    let mut plan: Vec<(Millis, Target, bool)> = opts.kills.iter().map(|&(x, t)| (start + t, Target::Spark(x), true)).collect();
-    plan.extend(opts.zk_kills.iter().map(|&(x, t)| (start + t, Target::Zk(x), true)));
-    // Chaos: its own restarts, so no `restart_ms` for its kills.
-    let mut chaos: Vec<(Millis, Target, bool)> = vec![];
+    let mut plan: Vec<(Millis, Target, bool, bool)> = opts.kills.iter().map(|&(x, t)| (start + t, Target::Spark(x), true, false)).collect();
+    plan.extend(opts.zk_kills.iter().map(|&(x, t)| (start + t, Target::Zk(x), true, false)));
     if let Some(c) = opts.chaos {
-        let spark_targets: Vec<String> = (1..=config.executors).map(|x| format!("exec{x}")).collect();
-        let zk_targets: Vec<String> = (1..=opts.zk_servers).map(|x| format!("zk{x}")).collect();
-        let targets: Vec<String> = spark_targets.into_iter().chain(zk_targets).collect();
-        let shifted = crate::metrics::ChaosConfig { start_ms: start + c.start_ms, ..c };
-        for e in crate::metrics::ChaosPlan::new(shifted, &targets).events {
+        let targets: Vec<String> =
+            (1..=config.executors).map(|x| format!("exec{x}")).chain((1..=opts.zk_servers).map(|x| format!("zk{x}"))).collect();
+        for e in crate::metrics::ChaosPlan::new(crate::metrics::ChaosConfig { start_ms: start + c.start_ms, ..c }, &targets).events {
             let target = match e.target.strip_prefix("exec") {
                 Some(x) => Target::Spark(x.parse().unwrap_or(1)),
                 None => Target::Zk(e.target.trim_start_matches("zk").parse().unwrap_or(1)),
             };
-            chaos.push((e.at, target, e.action == crate::metrics::ChaosAction::Kill));
+            plan.push((e.at, target, e.action == crate::metrics::ChaosAction::Kill, true));
         }
     }
-    let mut chaos_log = vec![];
     plan.sort_unstable();
-    let mut measure = Measure::new(start);
+    let mut chaos_log = vec![];
+    let mut measure = crate::measure::Measure::new(start);
     // The ensemble's first election happened before the program: not a recovery.
     let mut zk_cursor = zk.as_ref().map_or(0, |z| z.ens.sim.events().len());
+    let mut established = 0;
     let mut finished = false;
     let mut cursor = 0;
-    let mut spark_cursor = 0;
     let mut isolated = std::collections::BTreeSet::new();
     loop {
         if let Some(phase) = sim.node(DRIVER).and_then(|n| n.driver()).map(|d| d.phase.clone()) {
@@ -216,106 +213,105 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
         let step = if zk.is_some() { ZK_QUANTUM_MS } else { 100 };
         let target = (sim.now() + step).min(next_fault.unwrap_or(Millis::MAX)).min(opts.max_ms + start);
         sim.run_until(target);
-        if let Some(z) = zk.as_mut() {
-            for e in &sim.events()[cursor..] {
-                match &e.event {
-                    ClusterEvent::Zk(call) => z.hub.call(&mut z.ens, e.node, call.clone()),
-                    ClusterEvent::ZkExit => z.hub.abandon(&mut z.ens, e.node),
-                    _ => {}
+        let now = sim.now();
+        // What the Spark nodes did since the last look: ZooKeeper calls, exits, task ends.
+        let mut calls = vec![];
+        for e in &sim.events()[cursor..] {
+            match &e.event {
+                ClusterEvent::Zk(call) => calls.push((e.node, Some(call.clone()))),
+                ClusterEvent::ZkExit => calls.push((e.node, None)),
+                ClusterEvent::Listener(super::scheduler::SparkEvent::TaskEnd { reason, .. }) => measure.tasks(&[reason == "Success"]),
+                ClusterEvent::Listener(super::scheduler::SparkEvent::StageCompleted { stage, attempt, failure: None }) => {
+                    measure.stage_completed(&format!("stage {stage} (attempt {attempt}) completed"))
                 }
+                _ => {}
             }
-            cursor = sim.events().len();
-            for &(node, from, to) in &opts.zk_isolations {
-                let cut = (start + from..start + to).contains(&sim.now());
-                if cut != isolated.contains(&node) {
-                    z.hub.isolate(&mut z.ens, node, cut);
-                    if cut {
-                        isolated.insert(node);
-                    } else {
-                        isolated.remove(&node);
+        }
+        cursor = sim.events().len();
+        match zk.as_mut() {
+            Some(z) => {
+                for (node, call) in calls {
+                    match call {
+                        Some(call) => z.hub.call(&mut z.ens, node, call),
+                        None => z.hub.abandon(&mut z.ens, node),
+                    }
+                }
+                for &(node, from, to) in &opts.zk_isolations {
+                    let cut = (start + from..start + to).contains(&now);
+                    if cut != isolated.contains(&node) {
+                        z.hub.isolate(&mut z.ens, node, cut);
+                        if cut {
+                            isolated.insert(node);
+                        } else {
+                            isolated.remove(&node);
+                        }
+                    }
+                }
+                while z.ens.now() < now {
+                    z.ens.step();
+                }
+                let new = &z.ens.sim.events()[zk_cursor..];
+                established += new.iter().filter(|e| matches!(e.event, crate::zab::ZkEvent::Established { .. })).count() as u64;
+                zk_cursor = z.ens.sim.events().len();
+                let states: Vec<(NodeId, &str)> =
+                    z.ens.sim.ids().into_iter().filter_map(|i| Some((i, z.ens.sim.node(i)?.state().as_str()))).collect();
+                measure.zk_frame(now, &states, established);
+                for (node, answer) in z.hub.poll(&mut z.ens) {
+                    if sim.is_up(node) {
+                        sim.command(node, ClusterCommand::Zk(answer));
                     }
                 }
             }
-            while z.ens.now() < sim.now() {
-                z.ens.step();
-            }
-            for e in &z.ens.sim.events()[zk_cursor..] {
-                measure.zk_event(e.at, e.node, &e.event);
-            }
-            zk_cursor = z.ens.sim.events().len();
-            for (node, answer) in z.hub.poll(&mut z.ens) {
-                if sim.is_up(node) {
-                    sim.command(node, ClusterCommand::Zk(answer));
+            None => {
+                // No ensemble: a program that opens a session anyway gets kazoo's start timeout.
+                for (node, call) in calls {
+                    if let Some(call) = call {
+                        let reply = crate::zk::port::ZkReply::OpenTimedOut;
+                        sim.command(node, ClusterCommand::Zk(crate::zk::port::ZkAnswer { id: call.id, handle: call.handle, reply }));
+                    }
                 }
-            }
-        } else {
-            // No ensemble: a program that opens a session anyway gets kazoo's start timeout.
-            let calls: Vec<(NodeId, crate::zk::port::ZkCall)> = sim.events()[cursor..]
-                .iter()
-                .filter_map(|e| match &e.event {
-                    ClusterEvent::Zk(c) => Some((e.node, c.clone())),
-                    _ => None,
-                })
-                .collect();
-            cursor = sim.events().len();
-            for (node, call) in calls {
-                let reply = crate::zk::port::ZkReply::OpenTimedOut;
-                sim.command(node, ClusterCommand::Zk(crate::zk::port::ZkAnswer { id: call.id, handle: call.handle, reply }));
+                measure.zk_frame(now, &[], 0);
             }
         }
-        for e in &sim.events()[spark_cursor..] {
-            measure.spark_event(e.at, &e.event);
-        }
-        spark_cursor = sim.events().len();
-        // Chaos stops when the program ends (the loop's first check).
-        while chaos.first().is_some_and(|p| p.0 <= sim.now()) {
-            let (at, target, kill) = chaos.remove(0);
-            let name = match target {
-                Target::Spark(x) => format!("exec{x}"),
-                Target::Zk(x) => format!("zk{x}"),
+        while plan.first().is_some_and(|p| p.0 <= now) {
+            let (at, target, kill, from_chaos) = plan.remove(0);
+            if from_chaos {
+                let name = match target {
+                    Target::Spark(x) => format!("exec{x}"),
+                    Target::Zk(x) => format!("zk{x}"),
+                };
+                chaos_log.push((at, name, kill));
+            }
+            let up = match target {
+                Target::Spark(x) => sim.is_up(x),
+                Target::Zk(x) => zk.as_ref().is_some_and(|z| z.ens.sim.is_up(x)),
             };
-            chaos_log.push((at, name, kill));
-            plan.push((at, target, kill));
-            plan.sort_unstable();
-        }
-        while plan.first().is_some_and(|p| p.0 <= sim.now()) {
-            let (_, target, kill) = plan.remove(0);
-            // With chaos on, the chaos plan restarts what it killed.
-            let from_chaos = opts.chaos.is_some();
-            match target {
-                Target::Spark(x) => {
-                    if kill && sim.is_up(x) {
-                        sim.crash(x);
-                        measure.failure(sim.now(), format!("exec{x}"), crate::metrics::FailureKind::Executor);
-                        if let Some(z) = zk.as_mut() {
-                            z.hub.abandon(&mut z.ens, x);
-                        }
-                        if let (Some(after), false) = (opts.restart_ms, from_chaos) {
-                            plan.push((sim.now() + after, target, false));
-                            plan.sort_unstable();
-                        }
-                    } else if !kill && !sim.is_up(x) {
-                        sim.restart(x);
+            match (target, kill, up) {
+                (Target::Spark(x), true, true) => {
+                    sim.crash(x);
+                    measure.executor_killed(x);
+                    if let Some(z) = zk.as_mut() {
+                        z.hub.abandon(&mut z.ens, x);
                     }
                 }
-                Target::Zk(x) => {
-                    let Some(z) = zk.as_mut() else { continue };
-                    if kill && z.ens.sim.is_up(x) {
-                        let was_leader = z.ens.sim.node(x).is_some_and(|n| n.established_epoch().is_some());
-                        z.ens.sim.crash(x);
-                        let kind = if was_leader { crate::metrics::FailureKind::ZkLeader } else { crate::metrics::FailureKind::ZkServer };
-                        measure.failure(sim.now(), format!("zk{x}"), kind);
-                        if let (Some(after), false) = (opts.restart_ms, from_chaos) {
-                            plan.push((sim.now() + after, target, false));
-                            plan.sort_unstable();
-                        }
-                    } else if !kill && !z.ens.sim.is_up(x) {
+                (Target::Spark(x), false, false) => sim.restart(x),
+                (Target::Zk(x), true, true) => {
+                    let z = zk.as_mut().expect("up");
+                    measure.zk_killed(x, z.ens.sim.node(x).is_some_and(|n| n.established_epoch().is_some()));
+                    z.ens.sim.crash(x);
+                }
+                (Target::Zk(x), false, false) => {
+                    if let Some(z) = zk.as_mut() {
                         z.ens.sim.restart(x);
                     }
                 }
+                _ => continue,
+            }
+            if let (true, false, Some(after)) = (kill, from_chaos, opts.restart_ms) {
+                plan.push((now + after, target, false, false));
+                plan.sort_unstable();
             }
         }
-        measure.flush(sim.now());
     }
     let driver = sim.node(DRIVER).and_then(|n| n.driver());
     let (stdout, stderr, ok) = match driver {
@@ -333,105 +329,7 @@ pub fn run_on_cluster(source: &str, filename: &str, fs: SimFs, opts: &ClusterOpt
         }
         None => (None, vec![]),
     };
-    measure.flush(Millis::MAX);
-    for sample in &zk_samples {
-        measure.metrics.op(sample.kind, sample.start, sample.end, sample.ok);
-    }
+    measure.ops(zk_samples.iter().cloned());
     let metrics = measure.metrics.report(end);
     ClusterRun { stdout, stderr, finished, ok, events, end_ms: end, zk_tree, zk_samples, start_ms: start, metrics, chaos_log }
-}
-
-/// Failures and recoveries as the world sees them (see `metrics.rs` for the figures):
-/// a ZooKeeper leader is recovered when a new leader is established (a quorum acked
-/// NEWLEADER, so it commits again); a follower when it has synced with a leader again; an
-/// executor when the next stage completes after it was lost (its lost tasks, and any map
-/// output it held, were re-run by then). The two simulators' events arrive in batches, so
-/// they wait in `pending` and are applied in time order up to the time both have reached.
-struct Measure {
-    metrics: crate::metrics::Metrics,
-    lost_executors: Vec<NodeId>,
-    pending: Vec<(Millis, u64, Happening)>,
-    seq: u64,
-}
-
-enum Happening {
-    Failure(String, crate::metrics::FailureKind),
-    Recovered(String, String),
-    LeaderEstablished(String),
-    ExecutorLost(NodeId),
-    StageCompleted(String),
-    Task(bool),
-}
-
-impl Measure {
-    fn new(start: Millis) -> Measure {
-        Measure { metrics: crate::metrics::Metrics::new(start), lost_executors: vec![], pending: vec![], seq: 0 }
-    }
-
-    fn push(&mut self, at: Millis, h: Happening) {
-        self.seq += 1;
-        self.pending.push((at, self.seq, h));
-    }
-
-    fn failure(&mut self, at: Millis, id: String, kind: crate::metrics::FailureKind) {
-        if kind == crate::metrics::FailureKind::Executor {
-            if let Some(x) = id.strip_prefix("exec").and_then(|x| x.parse().ok()) {
-                self.push(at, Happening::ExecutorLost(x));
-            }
-        }
-        self.push(at, Happening::Failure(id, kind));
-    }
-
-    fn zk_event(&mut self, at: Millis, node: NodeId, ev: &crate::zab::ZkEvent) {
-        match ev {
-            crate::zab::ZkEvent::Established { epoch, .. } => {
-                self.push(at, Happening::LeaderEstablished(format!("zk{node} established epoch {epoch}")));
-                self.push(at, Happening::Recovered(format!("zk{node}"), "leading again".into()));
-            }
-            crate::zab::ZkEvent::Synced { leader, .. } => {
-                self.push(at, Happening::Recovered(format!("zk{node}"), format!("synced with zk{leader}")))
-            }
-            _ => {}
-        }
-    }
-
-    fn spark_event(&mut self, at: Millis, ev: &ClusterEvent) {
-        let ClusterEvent::Listener(l) = ev else { return };
-        match l {
-            super::scheduler::SparkEvent::TaskEnd { reason, .. } => self.push(at, Happening::Task(reason == "Success")),
-            super::scheduler::SparkEvent::StageCompleted { stage, attempt, failure: None } => {
-                self.push(at, Happening::StageCompleted(format!("stage {stage} (attempt {attempt}) completed")))
-            }
-            _ => {}
-        }
-    }
-
-    /// Applies what happened up to `until`, in time order.
-    fn flush(&mut self, until: Millis) {
-        use crate::metrics::FailureKind;
-        self.pending.sort_by_key(|(at, seq, _)| (*at, *seq));
-        let n = self.pending.partition_point(|(at, _, _)| *at <= until);
-        for (at, _, h) in self.pending.drain(..n).collect::<Vec<_>>() {
-            match h {
-                Happening::Failure(id, kind) => self.metrics.failure(id, kind, at),
-                Happening::Recovered(id, how) => {
-                    self.metrics.recover(&id, at, &how);
-                }
-                Happening::LeaderEstablished(how) => {
-                    self.metrics.recover_kind(FailureKind::ZkLeader, at, &how);
-                }
-                Happening::ExecutorLost(x) => {
-                    if !self.lost_executors.contains(&x) {
-                        self.lost_executors.push(x);
-                    }
-                }
-                Happening::StageCompleted(how) => {
-                    for x in std::mem::take(&mut self.lost_executors) {
-                        self.metrics.recover(&format!("exec{x}"), at, &how);
-                    }
-                }
-                Happening::Task(ok) => self.metrics.task_finished(at, ok),
-            }
-        }
-    }
 }

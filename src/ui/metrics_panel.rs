@@ -6,7 +6,7 @@
 //! chaos toggle `data-action="chaos"`, its interval `data-control="chaos-mean"`.
 
 use super::chart::LineChart;
-use crate::live::measure::MetricsView;
+use crate::measure::MetricsView;
 use crate::metrics::MetricsReport;
 use std::rc::Rc;
 use web_sys::HtmlInputElement;

@@ -25,7 +25,7 @@ pub struct UiState {
     pub spark_shape: (u32, u32),
     /// Which workspace is shown: the ZooKeeper ensemble, Spark, or the metrics.
     pub view: View,
-    pub metrics: Option<Rc<crate::live::measure::MetricsView>>,
+    pub metrics: Option<Rc<crate::measure::MetricsView>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub enum Action {
     Spark(Rc<SparkSnapshot>),
     SparkShape(u32, u32),
     Show(View),
-    Metrics(Rc<crate::live::measure::MetricsView>),
+    Metrics(Rc<crate::measure::MetricsView>),
 }
 
 impl Reducible for UiState {
