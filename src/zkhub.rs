@@ -35,7 +35,6 @@ pub struct OpSample {
 
 struct Session {
     client: ClientId,
-    session: Option<SessionId>,
     /// The Open call awaiting `Connected`, and when it was made.
     opening: Option<(u64, Millis)>,
     /// Watch events not yet taken by an `AwaitWatch`.
@@ -121,16 +120,6 @@ impl ZkHub {
         ZkHub::default()
     }
 
-    /// Sessions the hub holds for `node` (open or not).
-    pub fn sessions_of(&self, node: NodeId) -> usize {
-        self.sessions.range((node, 0)..=(node, Handle::MAX)).count()
-    }
-
-    /// The sessions the nodes hold: (node, handle, session id once connected).
-    pub fn session_ids(&self) -> Vec<(NodeId, Handle, Option<SessionId>)> {
-        self.sessions.iter().map(|(&(n, h), s)| (n, h, s.session)).collect()
-    }
-
     pub fn call(&mut self, ens: &mut impl ZkClients, node: NodeId, call: ZkCall) {
         let now = ens.now();
         let key = (node, call.handle);
@@ -149,7 +138,6 @@ impl ZkHub {
                     key,
                     Session {
                         client,
-                        session: None,
                         opening: Some((call.id, now)),
                         watch_events: VecDeque::new(),
                         awaiting: None,
@@ -236,7 +224,6 @@ impl ZkHub {
                     ClientState::Connected => {
                         s.opening = None;
                         let session = ens.session(s.client).unwrap_or(0);
-                        s.session = Some(session);
                         out.push(answer(id, ZkReply::Opened { session, timeout_ms: 0 }));
                         self.samples.push(OpSample { node, kind: "connect", start: since, end: now, ok: true });
                     }

@@ -61,11 +61,6 @@ impl ZkBridge {
         self.pending_isolations.push((node, ms));
     }
 
-    /// Spark nodes cut off from the ensemble now.
-    pub fn isolated(&self) -> Vec<NodeId> {
-        self.isolations.keys().copied().collect()
-    }
-
     /// Fault injection: the next successful `kind` reply to a Spark worker is lost.
     pub fn drop_next_reply(&mut self, kind: &str) {
         self.hub.drop_next_reply(kind);
@@ -73,11 +68,6 @@ impl ZkBridge {
 
     pub fn take_answers(&mut self) -> Vec<(NodeId, ZkAnswer)> {
         std::mem::take(&mut self.answers)
-    }
-
-    /// The session ids the Spark nodes hold: (node, session).
-    pub fn sessions(&self) -> Vec<(NodeId, SessionId)> {
-        self.hub.session_ids().into_iter().filter_map(|(n, _, s)| Some((n, s?))).collect()
     }
 
     /// One ZooKeeper frame: takes the servers' replies, carries out the calls, and returns the
