@@ -87,3 +87,26 @@ fn zkspark_run_explains_bad_arguments_and_failing_jobs() {
     assert!(out.status.success(), "the preset catches its job's failure");
     assert!(String::from_utf8_lossy(&out.stdout).contains("the job failed: Py4JJavaError"));
 }
+
+/// `zkspark run --chaos … --json` prints the program's output and the figures as one JSON
+/// object: every chaos kill is a failure with its repair time; bad fault options are refused.
+#[test]
+fn zkspark_run_reports_chaos_figures_as_json() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let job = format!("{root}/static/presets/zk_counter_idempotent.py");
+    let out = zkspark_run(&[&job, "--seed", "5", "--chaos", "400", "--chaos-restart", "1500", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["stdout"].as_str().unwrap().lines().last(), Some("100"));
+    let kills = v["chaos"].as_array().unwrap().iter().filter(|e| e["action"] == "kill").count() as u64;
+    assert!(kills > 0, "{}", v["chaos"]);
+    let m = &v["metrics"];
+    assert_eq!(m["failures_total"].as_u64(), Some(kills));
+    assert!(m["throughput"]["zk_ops"].as_u64().unwrap() > 0);
+    assert!(m["latency"]["multi"]["p99"].as_u64().is_some(), "{}", m["latency"]);
+    let out = zkspark_run(&[&job, "--kill-zk", "9@100"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no ZooKeeper server 9: servers are 1..=3"));
+    let out = zkspark_run(&[&job, "--isolate-zk", "1@500"]);
+    assert_eq!(out.status.code(), Some(2));
+}
