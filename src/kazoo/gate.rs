@@ -33,8 +33,6 @@ pub struct ZkGate {
     /// Whether a host answers at all (a cluster). Local mode has no ensemble: `start()` times
     /// out as kazoo's does with no server listening.
     pub online: bool,
-    /// Calls answered from the log or sent so far (for the driver's replay statistics).
-    pub calls: u64,
 }
 
 impl ZkGate {
@@ -75,7 +73,6 @@ impl ZkGate {
             return Ok(r.clone());
         }
         self.next_call += 1;
-        self.calls += 1;
         self.pending = Some(ZkCall { id: self.next_call, handle, req });
         Err(suspend_error())
     }
